@@ -1,0 +1,23 @@
+# Decides whether the CUDA backend is built: MASKOPT_CUDA = AUTO builds it when a CUDA compiler is found,
+# ON requires one, OFF never builds it. Sets MASKOPT_WITH_CUDA. Default architectures: sm_80 and sm_90
+# (each as machine code plus PTX), overridable with -DCMAKE_CUDA_ARCHITECTURES=...
+include(CheckLanguage)
+set(MASKOPT_WITH_CUDA OFF)
+if(NOT MASKOPT_CUDA STREQUAL "OFF")
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(MASKOPT_WITH_CUDA ON)
+    message(STATUS "maskopt: CUDA backend ON (${CMAKE_CUDA_COMPILER}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
+  elseif(MASKOPT_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "maskopt: MASKOPT_CUDA=ON but no CUDA compiler was found")
+  else()
+    message(STATUS "maskopt: no CUDA compiler found, building the CPU backend only")
+  endif()
+else()
+  message(STATUS "maskopt: CUDA backend OFF")
+endif()

@@ -1,0 +1,157 @@
+package dev.maskopt.internal;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Opaque;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * The only JavaCPP peer class: one static native method per function of {@code native/include/maskopt.h},
+ * same names, same argument order (outputs, inputs, sizes, scalars). Pointers are context memory (device
+ * memory on CUDA) unless the parameter is a Java array, which is always host memory. Every {@code int}
+ * result is a status; {@link Natives#check} turns it into an exception.
+ */
+@Platform(include = "maskopt.h", link = "maskopt")
+public final class NativeCore {
+    static {
+        Loader.load();
+    }
+
+    private NativeCore() {}
+
+    public static final int MO_BACKEND_CPU = 0, MO_BACKEND_CUDA = 1;
+    public static final int MO_OK = 0, MO_ERR_INVALID = 1, MO_ERR_UNAVAILABLE = 2, MO_ERR_MEMORY = 3,
+            MO_ERR_CUDA = 4;
+    public static final int MO_CNN_MAX_WIDTHS = 8;
+
+    /** Opaque {@code mo_context*}. */
+    @Opaque
+    @Name("mo_context")
+    public static final class Context extends Pointer {
+        public Context() {
+            super((Pointer) null);
+        }
+
+        public Context(Pointer p) {
+            super(p);
+        }
+    }
+
+    // ---- library and backend
+    public static native @Cast("const char*") String mo_last_error();
+
+    public static native @Cast("const char*") String mo_build_info();
+
+    public static native int mo_cuda_device_count();
+
+    public static native @Cast("const char*") String mo_cuda_status();
+
+    public static native Context mo_context_create(int backend, int device);
+
+    public static native void mo_context_destroy(Context ctx);
+
+    public static native int mo_context_backend(@Const Context ctx);
+
+    public static native int mo_synchronize(Context ctx);
+
+    // ---- memory
+    public static native Pointer mo_malloc(Context ctx, long bytes);
+
+    public static native int mo_free(Context ctx, Pointer ptr);
+
+    public static native int mo_upload(Context ctx, Pointer dst, @Cast("const void*") float[] hostSrc, long bytes);
+
+    public static native int mo_upload(Context ctx, Pointer dst, @Cast("const void*") int[] hostSrc, long bytes);
+
+    public static native int mo_download(Context ctx, @Cast("void*") float[] hostDst, @Const Pointer src, long bytes);
+
+    public static native int mo_download(Context ctx, @Cast("void*") int[] hostDst, @Const Pointer src, long bytes);
+
+    public static native int mo_copy(Context ctx, Pointer dst, @Const Pointer src, long bytes);
+
+    public static native int mo_fill(Context ctx, FloatPointer x, float value, long n);
+
+    public static native int mo_count_nonfinite(Context ctx, @Cast("int64_t*") long[] count, @Const FloatPointer x,
+            long n);
+
+    // ---- random numbers
+    public static native int mo_uniform(Context ctx, FloatPointer u, @Cast("uint64_t") long seed, long step, long S,
+            long N, long T);
+
+    // ---- hard concrete
+    public static native int mo_hc_sample(Context ctx, FloatPointer z, FloatPointer dz, @Const FloatPointer logalpha,
+            @Const IntPointer lengths, long S, long N, long T, float beta, float l, float r,
+            @Cast("uint64_t") long seed, long step);
+
+    public static native int mo_hc_gate(Context ctx, FloatPointer z, @Const FloatPointer logalpha,
+            @Const IntPointer lengths, long N, long T, float l, float r);
+
+    public static native int mo_hc_prob_open(Context ctx, FloatPointer p, @Const FloatPointer logalpha,
+            @Const IntPointer lengths, long N, long T, float beta, float l, float r);
+
+    public static native int mo_hc_regularize(Context ctx, FloatPointer dLogalpha, FloatPointer reg,
+            @Const FloatPointer logalpha, @Const IntPointer lengths, long N, long T, float beta, float l, float r,
+            float wL0, float wTrans);
+
+    // ---- HardKuma
+    public static native int mo_kuma_sample(Context ctx, FloatPointer z, FloatPointer dz, @Const FloatPointer params,
+            @Const IntPointer lengths, long S, long N, long T, float l, float r, @Cast("uint64_t") long seed,
+            long step);
+
+    public static native int mo_kuma_probs(Context ctx, FloatPointer p0, FloatPointer p1, @Const FloatPointer params,
+            @Const IntPointer lengths, long N, long T, float l, float r);
+
+    public static native int mo_kuma_gate(Context ctx, FloatPointer z, @Const FloatPointer params,
+            @Const IntPointer lengths, long N, long T, float l, float r);
+
+    public static native int mo_kuma_regularize(Context ctx, FloatPointer dParams, FloatPointer reg,
+            @Const FloatPointer params, @Const IntPointer lengths, long N, long T, float l, float r, float wL0,
+            float wTrans);
+
+    // ---- mix
+    public static native int mo_mix_forward(Context ctx, FloatPointer out, @Const FloatPointer z,
+            @Const FloatPointer emb, @Const FloatPointer base, @Const IntPointer lengths, long S, long N, long T,
+            long D, int basePerPosition);
+
+    public static native int mo_mix_backward(Context ctx, FloatPointer dTheta, @Const FloatPointer dOut,
+            @Const FloatPointer dz, @Const FloatPointer emb, @Const FloatPointer base, @Const IntPointer lengths,
+            long P, long S, long N, long T, long D, int basePerPosition);
+
+    // ---- objectives
+    public static native int mo_objective(Context ctx, FloatPointer loss, FloatPointer dLogits,
+            @Const FloatPointer logits, @Const IntPointer target, long S, long N, long C, float wSuff, float wComp);
+
+    public static native int mo_cross_entropy(Context ctx, FloatPointer loss, FloatPointer dLogits,
+            @Const FloatPointer logits, @Const IntPointer labels, long B, long C, float scale);
+
+    public static native int mo_softmax(Context ctx, FloatPointer probs, @Const FloatPointer logits, long B, long C);
+
+    // ---- optimizer
+    public static native int mo_adam_update(Context ctx, FloatPointer param, FloatPointer m, FloatPointer v,
+            @Const FloatPointer grad, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
+            long step);
+
+    // ---- embeddings
+    public static native int mo_embed(Context ctx, FloatPointer out, @Const IntPointer ids, @Const IntPointer lengths,
+            @Const FloatPointer table, long N, long T, long V, long D);
+
+    // ---- CNN (widths is a host array)
+    public static native long mo_cnn_param_count(@Const int[] widths, long K, long F, long D, long C);
+
+    public static native int mo_cnn_forward(Context ctx, FloatPointer logits, FloatPointer feat, IntPointer argmax,
+            @Const FloatPointer x, @Const IntPointer lengths, @Const FloatPointer params, @Const int[] widths, long K,
+            long F, long C, long B, long T, long D);
+
+    public static native int mo_cnn_backward_input(Context ctx, FloatPointer dx, @Const FloatPointer dLogits,
+            @Const FloatPointer feat, @Const IntPointer argmax, @Const IntPointer lengths,
+            @Const FloatPointer params, @Const int[] widths, long K, long F, long C, long B, long T, long D);
+
+    public static native int mo_cnn_backward_params(Context ctx, FloatPointer dParams, @Const FloatPointer dLogits,
+            @Const FloatPointer feat, @Const IntPointer argmax, @Const FloatPointer x, @Const IntPointer lengths,
+            @Const FloatPointer params, @Const int[] widths, long K, long F, long C, long B, long T, long D);
+}

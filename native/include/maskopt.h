@@ -1,0 +1,200 @@
+/*
+ * maskopt: the public C API of the native core (bound by JavaCPP, linked by the C++ tests).
+ *
+ * Plain types only: no CUDA types, so this header compiles everywhere. Every operation takes a
+ * context (backend + stream), writes its outputs first, then reads its inputs, then takes sizes and
+ * scalars. Memory passed to an operation must belong to the context's backend (device memory from
+ * mo_malloc on CUDA, any host memory on the CPU); arrays documented as "host" are always host memory.
+ * Every int-returning call returns MO_OK or an error code; mo_last_error() then says why.
+ *
+ * Shape legend: S samples, N sequences, T max length, D embedding width, C classes, B batch rows,
+ * P gate parameters per position (1 for hard concrete: log alpha; 2 for HardKuma: log a, log b),
+ * lengths[N] true lengths with 1 <= lengths[n] <= T. Padding (t >= lengths[n]) is never selected and
+ * never counted: outputs there are 0 unless an operation says otherwise.
+ *
+ * Preconditions checked here (shapes, pointers, hyperparameters) fail with MO_ERR_INVALID before any
+ * kernel runs. Data preconditions that live in device memory (lengths within [1, T], token ids within
+ * the vocabulary, finite values) are the caller's to check: the Java layer validates them on the host
+ * before upload, and mo_count_nonfinite checks float data already on the device.
+ */
+#ifndef MASKOPT_H
+#define MASKOPT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { MO_BACKEND_CPU = 0, MO_BACKEND_CUDA = 1 };
+
+enum {
+    MO_OK = 0,
+    MO_ERR_INVALID = 1,     /* bad argument: null pointer, bad size or hyperparameter */
+    MO_ERR_UNAVAILABLE = 2, /* backend not compiled in, or no usable GPU */
+    MO_ERR_MEMORY = 3,      /* allocation failed */
+    MO_ERR_CUDA = 4         /* a CUDA runtime error (launch, copy, sync) */
+};
+
+typedef struct mo_context mo_context;
+
+/* ---- library and backend ------------------------------------------------------------------ */
+
+/* Message of the last failed call on this thread ("" if none). Valid until the next failing call. */
+const char* mo_last_error(void);
+/* Version, compiler and whether CUDA was compiled in, with its architectures. */
+const char* mo_build_info(void);
+/* Number of usable CUDA devices (probed once, lazily, thread-safely); 0 when none or not compiled in. */
+int mo_cuda_device_count(void);
+/* Why CUDA is or is not usable (e.g. "no CUDA driver (error 35)"), from the same probe. */
+const char* mo_cuda_status(void);
+
+/* A context owns a backend choice and, on CUDA, a device and a non-blocking stream.
+ * Returns NULL on failure (mo_last_error says why). Contexts are not thread-safe; use one per thread. */
+mo_context* mo_context_create(int backend, int device);
+void mo_context_destroy(mo_context* ctx);
+int mo_context_backend(const mo_context* ctx);
+/* Waits for all work queued on the context (no-op on the CPU). Reports asynchronous CUDA errors. */
+int mo_synchronize(mo_context* ctx);
+
+/* ---- memory (device memory on CUDA, 64-byte aligned host memory on the CPU) ---------------- */
+
+void* mo_malloc(mo_context* ctx, int64_t bytes); /* NULL on failure */
+int mo_free(mo_context* ctx, void* ptr);        /* NULL is a no-op */
+/* Copies between host and context memory. Blocking with respect to the host buffer. */
+int mo_upload(mo_context* ctx, void* dst, const void* host_src, int64_t bytes);
+int mo_download(mo_context* ctx, void* host_dst, const void* src, int64_t bytes);
+/* Copy within context memory, and fill with a float value. Queued on the stream. */
+int mo_copy(mo_context* ctx, void* dst, const void* src, int64_t bytes);
+int mo_fill(mo_context* ctx, float* x, float value, int64_t n);
+/* count (host) = number of NaN or infinite values in x[n]. Synchronizes. */
+int mo_count_nonfinite(mo_context* ctx, int64_t* count, const float* x, int64_t n);
+
+/* ---- random numbers --------------------------------------------------------------------------
+ * Philox4x32-10 with key = (seed low 32 bits, seed high 32 bits) and counter =
+ * (position t, sequence n, sample s, step). The first 32-bit output x gives
+ * u = ((x >> 8) + 0.5) * 2^-24, clamped to [MO_U_EPS, 1 - MO_U_EPS]. CPU and CUDA draw identical u. */
+#define MO_U_EPS 1e-6f
+/* u[S,N,T] for every position (padding included): exposes the gates' uniforms for tests. */
+int mo_uniform(mo_context* ctx, float* u, uint64_t seed, int64_t step, int64_t S, int64_t N, int64_t T);
+
+/* ---- hard-concrete gates (Louizos et al. 2018; methods.md section 3) ------------------------
+ * Parameter: log alpha [N,T]. Constants beta > 0, l < 0, r > 1 (defaults 2/3, -0.1, 1.1). */
+
+/* Reparameterized samples: s = sigmoid((log u - log(1-u) + log alpha) / beta), sbar = l + (r-l) s,
+ * z = clamp(sbar, 0, 1); dz = dz/dlogalpha = (r-l) s (1-s) / beta where 0 < sbar < 1, else 0.
+ * z, dz: [S,N,T]. */
+int mo_hc_sample(mo_context* ctx, float* z, float* dz, const float* logalpha, const int32_t* lengths,
+                 int64_t S, int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, int64_t step);
+/* Deterministic test-time gate z[N,T] = clamp(sigmoid(log alpha) (r-l) + l, 0, 1). */
+int mo_hc_gate(mo_context* ctx, float* z, const float* logalpha, const int32_t* lengths,
+               int64_t N, int64_t T, float l, float r);
+/* p[N,T] = P(z != 0) = sigmoid(log alpha - beta log(-l/r)). */
+int mo_hc_prob_open(mo_context* ctx, float* p, const float* logalpha, const int32_t* lengths,
+                    int64_t N, int64_t T, float beta, float l, float r);
+/* Expected-L0 and expected-transition terms with closed-form gradients. With p_t = P(z_t != 0):
+ *   reg[n,0] = sum_{t<len} p_t / len
+ *   reg[n,1] = sum_{t<len-1} (p_t + p_{t+1} - 2 p_t p_{t+1}) / len      (expected number of 0/non-0 changes)
+ * d_logalpha[n,t] += w_l0 * d reg[n,0] / d logalpha + w_trans * d reg[n,1] / d logalpha for t < len;
+ * padding entries of d_logalpha are left unchanged (accumulating output). reg: [N,2]. */
+int mo_hc_regularize(mo_context* ctx, float* d_logalpha, float* reg, const float* logalpha,
+                     const int32_t* lengths, int64_t N, int64_t T, float beta, float l, float r,
+                     float w_l0, float w_trans);
+
+/* ---- HardKuma gates (Bastings et al. 2019; methods.md section 1) ----------------------------
+ * Parameters: params [2,N,T] = (log a, log b); a and b are clamped to [MO_KUMA_MIN, MO_KUMA_MAX]
+ * (zero gradient where a clamp is active). Constants l < 0, r > 1 (defaults -0.1, 1.1). */
+#define MO_KUMA_MIN 1e-6f
+#define MO_KUMA_MAX 100.0f
+
+/* Samples in log space: log v = log1p(-u) / b, log k = log(-expm1(log v)) / a, t = l + (r-l) k,
+ * z = clamp(t, 0, 1). dz [2,S,N,T] = (dz/dlog a, dz/dlog b):
+ *   dz/dlog a = -(r-l) k ln k,   dz/dlog b = (r-l) k v ln v / (a (1-v)),   both 0 unless 0 < t < 1. */
+int mo_kuma_sample(mo_context* ctx, float* z, float* dz, const float* params, const int32_t* lengths,
+                   int64_t S, int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step);
+/* Closed forms p0[N,T] = P(z=0) = 1 - (1 - u0^a)^b and p1[N,T] = P(z=1) = (1 - u1^a)^b,
+ * u0 = -l/(r-l), u1 = (1-l)/(r-l). */
+int mo_kuma_probs(mo_context* ctx, float* p0, float* p1, const float* params, const int32_t* lengths,
+                  int64_t N, int64_t T, float l, float r);
+/* Deterministic gate z[N,T]: 0 if P0 > P1 else 1; but if 1-P0-P1 exceeds both, the mean of the
+ * unstretched Kuma, b B(1 + 1/a, b) (the reference implementation's choice). */
+int mo_kuma_gate(mo_context* ctx, float* z, const float* params, const int32_t* lengths,
+                 int64_t N, int64_t T, float l, float r);
+/* As mo_hc_regularize with p_t = 1 - P0_t; d_params [2,N,T] accumulates (log a, log b) gradients. */
+int mo_kuma_regularize(mo_context* ctx, float* d_params, float* reg, const float* params,
+                       const int32_t* lengths, int64_t N, int64_t T, float l, float r,
+                       float w_l0, float w_trans);
+
+/* ---- masked forward mix ----------------------------------------------------------------------
+ * base is [N,T,D] when base_per_position != 0, else one vector [D] for every position. */
+
+/* out [2,S,N,T,D]: out[0,s,n,t] = z E + (1-z) B (keep), out[1,s,n,t] = (1-z) E + z B (drop),
+ * with z = z[s,n,t]; 0 at padding. */
+int mo_mix_forward(mo_context* ctx, float* out, const float* z, const float* emb, const float* base,
+                   const int32_t* lengths, int64_t S, int64_t N, int64_t T, int64_t D,
+                   int base_per_position);
+/* Mix backward fused with the reparameterization backward:
+ *   g[s,n,t] = sum_d (d_out[0,s,n,t,d] - d_out[1,s,n,t,d]) (E - B)[n,t,d]
+ *   d_theta[p,n,t] = sum_s g[s,n,t] dz[p,s,n,t]            (d_theta [P,N,T], 0 at padding)
+ * dz [P,S,N,T] is what the sampler wrote. No 1/S factor: the objective's gradient carries it. */
+int mo_mix_backward(mo_context* ctx, float* d_theta, const float* d_out, const float* dz,
+                    const float* emb, const float* base, const int32_t* lengths, int64_t P, int64_t S,
+                    int64_t N, int64_t T, int64_t D, int base_per_position);
+
+/* ---- objectives --------------------------------------------------------------------------- */
+
+/* MaRC-style objective over logits [2,S,N,C] (keep rows, then drop rows), target y = target[n]:
+ *   loss[n,0] = mean_s -log softmax(keep_{s,n})_y                  (sufficiency)
+ *   loss[n,1] = mean_s -log(1 - softmax(drop_{s,n})_y)             (comprehensiveness)
+ * d_logits [2,S,N,C] = gradient of w_suff loss[n,0] + w_comp loss[n,1] summed over n.
+ * Computed with log-sum-exp (log(1 - p_y) = LSE_{c != y} - LSE_all): finite for any finite logits. */
+int mo_objective(mo_context* ctx, float* loss, float* d_logits, const float* logits, const int32_t* target,
+                 int64_t S, int64_t N, int64_t C, float w_suff, float w_comp);
+/* Softmax cross-entropy for training: loss[B] = -log softmax(logits_b)_{labels[b]},
+ * d_logits[B,C] = scale (softmax - onehot). */
+int mo_cross_entropy(mo_context* ctx, float* loss, float* d_logits, const float* logits,
+                     const int32_t* labels, int64_t B, int64_t C, float scale);
+/* probs[B,C] = softmax(logits). */
+int mo_softmax(mo_context* ctx, float* probs, const float* logits, int64_t B, int64_t C);
+
+/* ---- optimizer ---------------------------------------------------------------------------- */
+
+/* Fused Adam / AdamW (decoupled weight decay) on n elements, step >= 1 (bias correction):
+ *   param -= lr wd param; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *   param -= lr (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). */
+int mo_adam_update(mo_context* ctx, float* param, float* m, float* v, const float* grad, int64_t n,
+                   float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
+
+/* ---- embeddings --------------------------------------------------------------------------- */
+
+/* out[N,T,D] = table[ids[n,t]] for t < len, 0 at padding. table [V,D]; ids [N,T] in [0, V). */
+int mo_embed(mo_context* ctx, float* out, const int32_t* ids, const int32_t* lengths, const float* table,
+             int64_t N, int64_t T, int64_t V, int64_t D);
+
+/* ---- 1-D CNN text classifier (Kim 2014; CNN-static: embeddings are inputs) -----------------
+ * widths: host array [K] of convolution widths (1 <= K <= MO_CNN_MAX_WIDTHS, each 1..16), F filters each.
+ * params, flat, in this order: for each k: W_k [F, w_k, D], b_k [F]; then fc_W [C, K F], fc_b [C].
+ * For row b of length L and width w, windows start at p in [0, max(L - w + 1, 1)); rows >= L read as 0.
+ * feat[b, k F + f] = relu(max_p (b_k[f] + sum_{i<w, d} W_k[f,i,d] x[b,p+i,d])); argmax = first maximizing p. */
+#define MO_CNN_MAX_WIDTHS 8
+int64_t mo_cnn_param_count(const int32_t* widths, int64_t K, int64_t F, int64_t D, int64_t C);
+/* logits [B,C], feat [B,K F], argmax [B,K F] (int32). x [B,T,D], lengths [B]. */
+int mo_cnn_forward(mo_context* ctx, float* logits, float* feat, int32_t* argmax, const float* x,
+                   const int32_t* lengths, const float* params, const int32_t* widths, int64_t K, int64_t F,
+                   int64_t C, int64_t B, int64_t T, int64_t D);
+/* dx [B,T,D] from d_logits [B,C] and what the forward wrote (relu'(0) = 0; 0 at padding). */
+int mo_cnn_backward_input(mo_context* ctx, float* dx, const float* d_logits, const float* feat,
+                          const int32_t* argmax, const int32_t* lengths, const float* params,
+                          const int32_t* widths, int64_t K, int64_t F, int64_t C, int64_t B, int64_t T,
+                          int64_t D);
+/* d_params (same layout as params, fully written) summed over the B rows. */
+int mo_cnn_backward_params(mo_context* ctx, float* d_params, const float* d_logits, const float* feat,
+                           const int32_t* argmax, const float* x, const int32_t* lengths,
+                           const float* params, const int32_t* widths, int64_t K, int64_t F, int64_t C,
+                           int64_t B, int64_t T, int64_t D);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MASKOPT_H */

@@ -1,0 +1,116 @@
+// ops: the internal interface between dispatch.cpp and the two backends. Every operation of maskopt.h has
+// a CPU twin cpu_<op> (native/src/<file>.cpp) and a CUDA launcher cuda_<op> (cuda/<file>.cu) with the same
+// arguments minus the context. Arguments arrive validated (dispatch.cpp). CPU twins run synchronously
+// (multi-threaded through parallel.h, deterministic). CUDA launchers queue work on `stream` (a
+// cudaStream_t passed as void*, so this header stays free of CUDA types) and return the cudaError_t of
+// the launch as an int (0 = success); they never synchronize unless documented.
+#ifndef MASKOPT_OPS_H
+#define MASKOPT_OPS_H
+
+#include <stdint.h>
+
+namespace mo {
+
+// ---- CPU twins ----
+void cpu_uniform(float* u, uint64_t seed, int64_t step, int64_t S, int64_t N, int64_t T);
+void cpu_hc_sample(float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S, int64_t N,
+                   int64_t T, float beta, float l, float r, uint64_t seed, int64_t step);
+void cpu_hc_gate(float* z, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T, float l, float r);
+void cpu_hc_prob_open(float* p, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T, float beta,
+                      float l, float r);
+void cpu_hc_regularize(float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths, int64_t N,
+                       int64_t T, float beta, float l, float r, float w_l0, float w_trans);
+void cpu_kuma_sample(float* z, float* dz, const float* params, const int32_t* lengths, int64_t S, int64_t N,
+                     int64_t T, float l, float r, uint64_t seed, int64_t step);
+void cpu_kuma_probs(float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N, int64_t T,
+                    float l, float r);
+void cpu_kuma_gate(float* z, const float* params, const int32_t* lengths, int64_t N, int64_t T, float l, float r);
+void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const int32_t* lengths, int64_t N,
+                         int64_t T, float l, float r, float w_l0, float w_trans);
+void cpu_mix_forward(float* out, const float* z, const float* emb, const float* base, const int32_t* lengths,
+                     int64_t S, int64_t N, int64_t T, int64_t D, int base_per_position);
+void cpu_mix_backward(float* d_theta, const float* d_out, const float* dz, const float* emb, const float* base,
+                      const int32_t* lengths, int64_t P, int64_t S, int64_t N, int64_t T, int64_t D,
+                      int base_per_position);
+void cpu_objective(float* loss, float* d_logits, const float* logits, const int32_t* target, int64_t S, int64_t N,
+                   int64_t C, float w_suff, float w_comp);
+void cpu_cross_entropy(float* loss, float* d_logits, const float* logits, const int32_t* labels, int64_t B,
+                       int64_t C, float scale);
+void cpu_softmax(float* probs, const float* logits, int64_t B, int64_t C);
+void cpu_adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr, float beta1,
+                     float beta2, float eps, float weight_decay, int64_t step);
+void cpu_embed(float* out, const int32_t* ids, const int32_t* lengths, const float* table, int64_t N, int64_t T,
+               int64_t V, int64_t D);
+void cpu_fill(float* x, float value, int64_t n);
+int64_t cpu_count_nonfinite(const float* x, int64_t n);
+void cpu_cnn_forward(float* logits, float* feat, int32_t* argmax, const float* x, const int32_t* lengths,
+                     const float* params, const int32_t* widths, int64_t K, int64_t F, int64_t C, int64_t B,
+                     int64_t T, int64_t D);
+void cpu_cnn_backward_input(float* dx, const float* d_logits, const float* feat, const int32_t* argmax,
+                            const int32_t* lengths, const float* params, const int32_t* widths, int64_t K, int64_t F,
+                            int64_t C, int64_t B, int64_t T, int64_t D);
+void cpu_cnn_backward_params(float* d_params, const float* d_logits, const float* feat, const int32_t* argmax,
+                             const float* x, const int32_t* lengths, const float* params, const int32_t* widths,
+                             int64_t K, int64_t F, int64_t C, int64_t B, int64_t T, int64_t D);
+
+// ---- CUDA runtime plumbing (cuda/runtime.cu); all return a cudaError_t as int ----
+int cuda_device_count(int* count);               // cudaGetDeviceCount
+const char* cuda_error_string(int err);          // cudaGetErrorString
+int cuda_stream_create(int device, void** stream);
+int cuda_stream_destroy(int device, void* stream);
+int cuda_stream_synchronize(int device, void* stream);
+int cuda_malloc(int device, void** ptr, int64_t bytes);
+int cuda_free(int device, void* ptr);
+int cuda_upload(int device, void* stream, void* dst, const void* host_src, int64_t bytes);    // synchronous
+int cuda_download(int device, void* stream, void* host_dst, const void* src, int64_t bytes);  // synchronous
+int cuda_copy(void* stream, void* dst, const void* src, int64_t bytes);
+int cuda_fill(void* stream, float* x, float value, int64_t n);
+int cuda_count_nonfinite(void* stream, int64_t* count, const float* x, int64_t n);           // synchronous
+const char* cuda_architectures(void);           // e.g. "sm_80 sm_90" (compile-time list)
+
+// ---- CUDA launchers ----
+int cuda_uniform(void* stream, float* u, uint64_t seed, int64_t step, int64_t S, int64_t N, int64_t T);
+int cuda_hc_sample(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                   int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, int64_t step);
+int cuda_hc_gate(void* stream, float* z, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T,
+                 float l, float r);
+int cuda_hc_prob_open(void* stream, float* p, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T,
+                      float beta, float l, float r);
+int cuda_hc_regularize(void* stream, float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths,
+                       int64_t N, int64_t T, float beta, float l, float r, float w_l0, float w_trans);
+int cuda_kuma_sample(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                     int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step);
+int cuda_kuma_probs(void* stream, float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N,
+                    int64_t T, float l, float r);
+int cuda_kuma_gate(void* stream, float* z, const float* params, const int32_t* lengths, int64_t N, int64_t T,
+                   float l, float r);
+int cuda_kuma_regularize(void* stream, float* d_params, float* reg, const float* params, const int32_t* lengths,
+                         int64_t N, int64_t T, float l, float r, float w_l0, float w_trans);
+int cuda_mix_forward(void* stream, float* out, const float* z, const float* emb, const float* base,
+                     const int32_t* lengths, int64_t S, int64_t N, int64_t T, int64_t D, int base_per_position);
+int cuda_mix_backward(void* stream, float* d_theta, const float* d_out, const float* dz, const float* emb,
+                      const float* base, const int32_t* lengths, int64_t P, int64_t S, int64_t N, int64_t T,
+                      int64_t D, int base_per_position);
+int cuda_objective(void* stream, float* loss, float* d_logits, const float* logits, const int32_t* target, int64_t S,
+                   int64_t N, int64_t C, float w_suff, float w_comp);
+int cuda_cross_entropy(void* stream, float* loss, float* d_logits, const float* logits, const int32_t* labels,
+                       int64_t B, int64_t C, float scale);
+int cuda_softmax(void* stream, float* probs, const float* logits, int64_t B, int64_t C);
+int cuda_adam_update(void* stream, float* param, float* m, float* v, const float* grad, int64_t n, float lr,
+                     float beta1, float beta2, float eps, float weight_decay, int64_t step);
+int cuda_embed(void* stream, float* out, const int32_t* ids, const int32_t* lengths, const float* table, int64_t N,
+               int64_t T, int64_t V, int64_t D);
+int cuda_cnn_forward(void* stream, float* logits, float* feat, int32_t* argmax, const float* x,
+                     const int32_t* lengths, const float* params, const int32_t* widths, int64_t K, int64_t F,
+                     int64_t C, int64_t B, int64_t T, int64_t D);
+int cuda_cnn_backward_input(void* stream, float* dx, const float* d_logits, const float* feat, const int32_t* argmax,
+                            const int32_t* lengths, const float* params, const int32_t* widths, int64_t K,
+                            int64_t F, int64_t C, int64_t B, int64_t T, int64_t D);
+int cuda_cnn_backward_params(void* stream, float* d_params, const float* d_logits, const float* feat,
+                             const int32_t* argmax, const float* x, const int32_t* lengths, const float* params,
+                             const int32_t* widths, int64_t K, int64_t F, int64_t C, int64_t B, int64_t T,
+                             int64_t D);
+
+}  // namespace mo
+
+#endif
