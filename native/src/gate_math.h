@@ -11,6 +11,16 @@
 
 namespace mo {
 
+// lgamma without glibc's global signgam write (a data race when CPU threads call lgammaf).
+MO_HD float lgammaf_safe(float x) {
+#if defined(__CUDA_ARCH__)
+    return lgammaf(x);
+#else
+    int sign;
+    return lgammaf_r(x, &sign);
+#endif
+}
+
 MO_HD float sigmoidf(float x) {
     if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
     float e = expf(x);
@@ -123,7 +133,7 @@ MO_HD float kuma_gate(float loga, float logb, float l, float r) {
     if (pc > p0 && pc > p1) {
         KumaAB p = kuma_ab(loga, logb);
         float ia = 1.0f / p.a;
-        return expf(logf(p.b) + lgammaf(1.0f + ia) + lgammaf(p.b) - lgammaf(1.0f + ia + p.b));
+        return expf(logf(p.b) + lgammaf_safe(1.0f + ia) + lgammaf_safe(p.b) - lgammaf_safe(1.0f + ia + p.b));
     }
     return p0 > p1 ? 0.0f : 1.0f;
 }

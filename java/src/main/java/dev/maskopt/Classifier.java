@@ -1,0 +1,50 @@
+package dev.maskopt;
+
+import java.util.List;
+
+/**
+ * A differentiable classifier over input embeddings, the model interface maskopt explains. It runs on one
+ * {@link Device}; every tensor it receives lives there, so the optimization loop never copies between host
+ * and device.
+ *
+ * <p>Batches are ragged: {@code lengths[b]} (int32, on the device) is the true length of row {@code b};
+ * positions at or beyond it are padding and must not influence the logits. Lengths are validated by the
+ * caller (1 &le; length &le; T).
+ *
+ * <p>Call order: {@link #forward} then {@link #backward} with the same batch; a model keeps what its
+ * backward needs from the last forward.
+ */
+public interface Classifier extends AutoCloseable {
+    /** The device the model runs on. */
+    Device device();
+
+    /** Width D of the input embeddings. */
+    int embeddingDim();
+
+    /** Class names; their count is the number of classes C (at least 2). */
+    List<String> labels();
+
+    /** Longest sequence, in tokens, that the model accepts. */
+    int maxLength();
+
+    /** Tokenizes a text. */
+    Encoding encode(String text);
+
+    /** Writes {@code out[N,T,D]}: the embedding of {@code ids[N,T]} where t &lt; length, 0 at padding. */
+    void embed(Tensor ids, Tensor lengths, Tensor out);
+
+    /** The embedding that replaces a masked-out token (the baseline), one vector of width D. */
+    default float[] baselineEmbedding() {
+        return new float[embeddingDim()];
+    }
+
+    /** Writes {@code logits[B,C]} for {@code inputs[B,T,D]}. */
+    void forward(Tensor inputs, Tensor lengths, Tensor logits);
+
+    /** Writes {@code dInputs[B,T,D]}, the gradient of the loss w.r.t. the last forward's inputs, given {@code dLogits[B,C]}. */
+    void backward(Tensor dLogits, Tensor dInputs);
+
+    /** Releases the model's native memory. */
+    @Override
+    void close();
+}

@@ -1,0 +1,146 @@
+package dev.maskopt;
+
+import dev.maskopt.internal.NativeCore;
+import dev.maskopt.internal.Natives;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A dense row-major float32 or int32 array in a {@link Device}'s memory (GPU memory on CUDA). Created by
+ * the device; released by {@link #close()} or when its device closes. Copies to and from Java arrays are
+ * the only transfers between host and device.
+ */
+public final class Tensor implements AutoCloseable {
+    /** Element type. */
+    public enum DType {
+        FLOAT32,
+        INT32
+    }
+
+    private final Device device;
+    private final DType dtype;
+    private final long[] shape;
+    private final long numel;
+    private long address;
+
+    Tensor(Device device, DType dtype, long[] shape) {
+        if (shape.length == 0) {
+            throw new IllegalArgumentException("a tensor needs at least one dimension");
+        }
+        long n = 1;
+        for (long d : shape) {
+            if (d <= 0) {
+                throw new IllegalArgumentException("tensor dimensions must be positive: " + Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, d);
+        }
+        this.device = device;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.numel = n;
+        Pointer p = NativeCore.mo_malloc(device.context(), 4 * n);
+        if (p == null || p.isNull()) {
+            throw new MaskoptException("cannot allocate " + Arrays.toString(shape) + " " + dtype + " on " + device
+                    + ": " + NativeCore.mo_last_error());
+        }
+        this.address = p.address();
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long dim(int i) {
+        return shape[i];
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    /** The raw address (device pointer on CUDA), for interoperating code. */
+    public long address() {
+        if (address == 0) {
+            throw new IllegalStateException("tensor is closed");
+        }
+        return address;
+    }
+
+    public void copyFrom(float[] data) {
+        expect(DType.FLOAT32, data.length);
+        Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 4L * numel), "upload");
+    }
+
+    public void copyFrom(int[] data) {
+        expect(DType.INT32, data.length);
+        Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 4L * numel), "upload");
+    }
+
+    /** Copies the contents to a new Java array (waits for queued work). */
+    public float[] toFloatArray() {
+        expect(DType.FLOAT32, numel);
+        float[] out = new float[Math.toIntExact(numel)];
+        Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 4L * numel), "download");
+        return out;
+    }
+
+    public int[] toIntArray() {
+        expect(DType.INT32, numel);
+        int[] out = new int[Math.toIntExact(numel)];
+        Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 4L * numel), "download");
+        return out;
+    }
+
+    /** Sets every element of a float32 tensor. */
+    public void fill(float value) {
+        expect(DType.FLOAT32, numel);
+        Natives.check(NativeCore.mo_fill(device.context(), floats(), value, numel), "fill");
+    }
+
+    /** Number of NaN or infinite elements (waits for queued work). */
+    public long countNonFinite() {
+        expect(DType.FLOAT32, numel);
+        long[] count = new long[1];
+        Natives.check(NativeCore.mo_count_nonfinite(device.context(), count, floats(), numel), "count_nonfinite");
+        return count[0];
+    }
+
+    private FloatPointer floats() {
+        return Natives.floats(address(), 0);
+    }
+
+    /** Frees the memory now. Idempotent. */
+    @Override
+    public void close() {
+        if (address == 0) {
+            return;
+        }
+        NativeCore.mo_free(device.context(), Natives.raw(address));
+        address = 0;
+        device.release(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + " " + dtype + " on " + device;
+    }
+
+    private void expect(DType type, long length) {
+        if (dtype != type) {
+            throw new IllegalArgumentException("tensor is " + dtype + ", not " + type);
+        }
+        if (length != numel) {
+            throw new IllegalArgumentException("length " + length + " does not match tensor size " + numel + " "
+                    + Arrays.toString(shape));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.maskopt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Backend selection, tensor transfers and lifetimes. */
+class DeviceTest {
+    @Test
+    void reportsBuildAndBackend() {
+        assertTrue(Device.buildInfo().contains("maskopt"), Device.buildInfo());
+        assertTrue(Device.cudaStatus().length() > 0);
+        try (Device d = Device.cpu()) {
+            assertEquals(Backend.CPU, d.backend());
+        }
+    }
+
+    @Test
+    void roundTripsAndFills() {
+        try (Device d = Device.cpu(); Tensor t = d.upload(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+                Tensor u = d.upload(new int[] {7, -8}, 2)) {
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, t.toFloatArray());
+            assertArrayEquals(new int[] {7, -8}, u.toIntArray());
+            assertEquals(0, t.countNonFinite());
+            t.fill(Float.NaN);
+            assertEquals(6, t.countNonFinite());
+            assertThrows(IllegalArgumentException.class, () -> t.copyFrom(new float[5]));
+            assertThrows(IllegalArgumentException.class, () -> t.copyFrom(new int[6]));
+        }
+    }
+
+    @Test
+    void tensorsAreReleasedDeterministically() {
+        Device d = Device.cpu();
+        Tensor t = d.floats(4);
+        t.close();
+        t.close(); // idempotent
+        assertThrows(IllegalStateException.class, t::address);
+        Tensor open = d.floats(8);
+        assertEquals(1, d.liveTensors());
+        d.close(); // frees what is still open
+        d.close();
+        assertThrows(IllegalStateException.class, open::address);
+        assertThrows(IllegalStateException.class, () -> d.floats(1));
+        assertThrows(IllegalArgumentException.class, () -> Device.cpu().floats(0, 3));
+    }
+
+    @Test
+    void requiringAGpuWithoutOneIsAnError() {
+        if (Device.cudaDeviceCount() > 0) {
+            return; // the switch only matters where no GPU is usable
+        }
+        System.setProperty("maskopt.requireGpu", "true");
+        try {
+            MaskoptException e = assertThrows(MaskoptException.class, Device::auto);
+            assertTrue(e.getMessage().contains("GPU is required"), e.getMessage());
+            assertThrows(MaskoptException.class, () -> Device.cuda(0));
+        } finally {
+            System.clearProperty("maskopt.requireGpu");
+        }
+        try (Device d = Device.auto()) {
+            assertEquals(Backend.CPU, d.backend());
+        }
+    }
+}

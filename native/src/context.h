@@ -1,0 +1,13 @@
+// context: the definition behind the opaque mo_context of maskopt.h. No methods.md section; no shapes.
+#ifndef MASKOPT_CONTEXT_H
+#define MASKOPT_CONTEXT_H
+
+#include "maskopt.h"
+
+struct mo_context {
+    int backend;   // MO_BACKEND_CPU or MO_BACKEND_CUDA
+    int device;    // CUDA device ordinal (0 on the CPU)
+    void* stream;  // cudaStream_t on CUDA (non-blocking, owned by the context); NULL on the CPU
+};
+
+#endif
