@@ -100,21 +100,22 @@ MO_HD void kuma_sample(float u, float loga, float logb, float l, float r, float*
 // P(z = 0) and P(z = 1) in closed form, with u0 = -l/(r-l), u1 = (1-l)/(r-l).
 MO_HD void kuma_probs(float loga, float logb, float l, float r, float* p0, float* p1) {
     KumaAB p = kuma_ab(loga, logb);
-    float y0 = expf(p.a * logf(-l / (r - l)));
-    float y1 = expf(p.a * logf((1.0f - l) / (r - l)));
-    *p0 = -expm1f(p.b * log1pf(-y0));
-    *p1 = expf(p.b * log1pf(-y1));
+    // ln(1 - u^a) as ln(-expm1(a ln u)): exact even where u^a rounds next to 1 (tiny a).
+    float l1my0 = logf(-expm1f(p.a * logf(-l / (r - l))));
+    float l1my1 = logf(-expm1f(p.a * logf((1.0f - l) / (r - l))));
+    *p0 = -expm1f(p.b * l1my0);
+    *p1 = expf(p.b * l1my1);
 }
 
 // P0 and its gradients w.r.t. (log a, log b), with y = u0^a:
-//   dP0/da = b (1-y)^(b-1) y ln u0,  dP0/db = -(1-y)^b ln(1-y); zero where y rounds to 1 or a clamp is active.
+//   dP0/da = b (1-y)^(b-1) y ln u0,  dP0/db = -(1-y)^b ln(1-y); zero where 1 - y underflows or a clamp is active.
 MO_HD float kuma_p0_grad(float loga, float logb, float l, float r, float* dp0_dloga, float* dp0_dlogb) {
     KumaAB p = kuma_ab(loga, logb);
     float lnu0 = logf(-l / (r - l));
     float y = expf(p.a * lnu0);
-    float l1my = log1pf(-y);  // ln(1 - y)
+    float l1my = logf(-expm1f(p.a * lnu0));  // ln(1 - y), accurate for tiny a
     float p0 = -expm1f(p.b * l1my);
-    if (y >= 1.0f) {
+    if (!(l1my > -INFINITY)) {  // 1 - y underflowed: saturated, no gradient
         *dp0_dloga = 0.0f;
         *dp0_dlogb = 0.0f;
     } else {

@@ -241,6 +241,7 @@ struct Shape {
     int64_t step;                 // Philox step
     std::vector<int32_t> widths;  // CNN widths
     int64_t F;                    // CNN filters per width
+    int64_t B;                    // CNN batch rows (0: N)
 };
 
 std::string describe(const Shape& s) {
@@ -535,9 +536,10 @@ void test_embed(const Shape& sh, Rng& rng) {
 }
 
 void test_cnn(const Shape& sh, Rng& rng) {
-    const int64_t B = sh.N, T = sh.T, D = sh.D, C = sh.C, F = sh.F, K = (int64_t)sh.widths.size(), KF = K * F;
+    const int64_t B = sh.B > 0 ? sh.B : sh.N, T = sh.T, D = sh.D, C = sh.C, F = sh.F, K = (int64_t)sh.widths.size(),
+                  KF = K * F;
     const int32_t* widths = sh.widths.data();
-    std::string shape = describe(sh) + " F=" + std::to_string(F) + " w=";
+    std::string shape = describe(sh) + " B=" + std::to_string(B) + " F=" + std::to_string(F) + " w=";
     for (int64_t k = 0; k < K; ++k) shape += (k ? "," : "") + std::to_string(widths[k]);
 
     const int64_t np = mo_cnn_param_count(widths, K, F, D, C);
@@ -646,14 +648,16 @@ int main() {
     g_gpu = mo_context_create(MO_BACKEND_CUDA, 0);
     if (!g_gpu) die("mo_context_create(CUDA)");
 
-    // S, N, T, D, C, Philox step, CNN widths, CNN F.
+    // S, N, T, D, C, Philox step, CNN widths, CNN F, CNN B (0: N). The fifth shape covers the kernels'
+    // chunked paths: S > 8 (objective), T > 256 (regularize), B > 128 and K F > 128 (CNN).
     const std::vector<Shape> shapes = {
-        {1, 1, 1, 1, 2, 0, {1}, 1},
-        {2, 3, 5, 1, 3, 1, {2, 5}, 3},
-        {3, 2, 7, 16, 2, 7, {3, 4, 5}, 4},
-        {1, 5, 33, 7, 4, 123456, {1, 2, 3, 16}, 5},
-        {5, 1, 64, 65, 2, 4000000000ll, {16}, 2},
-        {8, 16, 137, 384, 5, 42, {3, 4, 5}, 16},
+        {1, 1, 1, 1, 2, 0, {1}, 1, 0},
+        {2, 3, 5, 1, 3, 1, {2, 5}, 3, 0},
+        {3, 2, 7, 16, 2, 7, {3, 4, 5}, 4, 0},
+        {1, 5, 33, 7, 4, 123456, {1, 2, 3, 16}, 5, 0},
+        {5, 1, 64, 65, 2, 4000000000ll, {16}, 2, 0},
+        {19, 3, 300, 3, 3, 99, {2, 7}, 70, 130},
+        {8, 16, 137, 384, 5, 42, {3, 4, 5}, 16, 0},
     };
     for (size_t i = 0; i < shapes.size(); ++i) {
         const Shape& sh = shapes[i];

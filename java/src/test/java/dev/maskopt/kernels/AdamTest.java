@@ -72,7 +72,8 @@ class AdamTest {
             double[] want = new double[n];
             for (int k = 0; k < n; k++) want[k] = param[k] - lr * grad[k] / (Math.abs((double) grad[k]) + eps);
             assertClose("adam first step", want, got, 1e-6, 1e-5);
-            assertBitsEqual("adam rerun", got, step(dev, param, new float[n], new float[n], grad, lr, 0.9f, 0.999f, eps, 0f, 1));
+            float[] again = step(dev, param, new float[n], new float[n], grad, lr, 0.9f, 0.999f, eps, 0f, 1);
+            assertBitsEqual("adam rerun", got, again);
 
             float wd = 0.1f;
             got = step(dev, param, new float[n], new float[n], new float[n], lr, 0.9f, 0.999f, eps, wd, 3);
@@ -86,7 +87,8 @@ class AdamTest {
             float eps, float wd, long step) {
         int n = param.length;
         Tensor pT = dev.upload(param, n), mT = dev.upload(m, n), vT = dev.upload(v, n), gT = dev.upload(grad, n);
-        check(NativeCore.mo_adam_update(ctx(dev), f(pT), f(mT), f(vT), f(gT), n, lr, b1, b2, eps, wd, step), "adam_update");
+        check(NativeCore.mo_adam_update(ctx(dev), f(pT), f(mT), f(vT), f(gT), n, lr, b1, b2, eps, wd, step),
+                "adam_update");
         float[] out = pT.toFloatArray();
         closeAll(pT, mT, vT, gT);
         return out;

@@ -65,7 +65,8 @@ class CnnKernelTest {
             x = KernelCheck.gaussian(rng, c.B() * c.T() * c.D(), 1);
             for (int b = 0; b < c.B(); b++)
                 for (int t = len[b]; t < c.T(); t++)
-                    for (int d = 0; d < c.D(); d++) x[(b * c.T() + t) * c.D() + d] = 100 + 50 * (float) rng.nextGaussian();
+                    for (int d = 0; d < c.D(); d++)
+                        x[(b * c.T() + t) * c.D() + d] = 100 + 50 * (float) rng.nextGaussian();
             params = randomParams(rng, net);
         }
     }
@@ -107,12 +108,52 @@ class CnnKernelTest {
                 assertTrue(got.argmax[j] >= 0 && got.argmax[j] < windows, "argmax " + got.argmax[j] + " at " + j);
                 // a near tie of two windows may go either way in float
                 if (ref.gap[j] > 1e-4 && got.argmax[j] != ref.argmax[j])
-                    fail("cnn argmax at [" + j + "]: got " + got.argmax[j] + ", ref " + ref.argmax[j] + " (gap " + ref.gap[j] + ")");
+                    fail("cnn argmax at [" + j + "]: got " + got.argmax[j] + ", ref " + ref.argmax[j]
+                            + " (gap " + ref.gap[j] + ")");
             }
             Forward again = forward(dev, c, data);
             assertBitsEqual("cnn logits rerun", got.logits, again.logits);
             assertBitsEqual("cnn feat rerun", got.feat, again.feat);
             assertArrayEquals(got.argmax, again.argmax, "cnn argmax rerun");
+        }
+    }
+
+    /**
+     * A hand-computed net: one row x = (1, 3, 2) (D = 1), a width-1 filter W = (1) and a width-2 filter
+     * W = (1, -1), no biases. Windows score (1, 3, 2) and (1 - 3, 3 - 2) = (-2, 1): feat (3, 1), argmax (1, 1).
+     * fc_W = [[2, 10], [0, 1]], fc_b = (1, -1): logits (1 + 6 + 10, -1 + 1) = (17, 0).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.maskopt.kernels.KernelCheck#backends")
+    void handSetNetGivesKnownOutputs(Backend backend) {
+        Case c = new Case(1, 3, 1, 1, 2, new int[] {1, 2}, KernelCheck.Lengths.FULL);
+        // layout: W_0 (1), b_0 (1), W_1 (2), b_1 (1), fc_W (2 x 2), fc_b (2)
+        float[] params = {1, 0, 1, -1, 0, 2, 10, 0, 1, 1, -1};
+        Data data = new Data(c, 1);
+        System.arraycopy(new float[] {1, 3, 2}, 0, data.x, 0, 3);
+        System.arraycopy(params, 0, data.params, 0, params.length);
+        try (Device dev = KernelCheck.open(backend)) {
+            Forward fw = forward(dev, c, data);
+            assertArrayEquals(new float[] {3, 1}, fw.feat);
+            assertArrayEquals(new int[] {1, 1}, fw.argmax);
+            assertArrayEquals(new float[] {17, 0}, fw.logits);
+        }
+    }
+
+    /** With x = 0 every window scores exactly its bias: the first window must win, and feat = relu(bias). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.maskopt.kernels.KernelCheck#backends")
+    void tiesGoToTheFirstWindow(Backend backend) {
+        Case c = new Case(3, 11, 4, 5, 3, new int[] {1, 3, 4}, KernelCheck.Lengths.RAGGED);
+        Data data = new Data(c, 23);
+        Arrays.fill(data.x, 0f);
+        try (Device dev = KernelCheck.open(backend)) {
+            Forward fw = forward(dev, c, data);
+            for (int j = 0; j < fw.argmax.length; j++) {
+                int k = (j % data.net.KF) / c.F(), f = j % c.F();
+                assertEquals(0, fw.argmax[j], "argmax at " + j);
+                assertEquals(Math.max(data.params[data.net.bOff[k] + f], 0f), fw.feat[j], "feat at " + j);
+            }
         }
     }
 
@@ -195,7 +236,8 @@ class CnnKernelTest {
 
     static Forward forward(Device dev, Case c, Data data) {
         int B = c.B(), T = c.T(), D = c.D(), K = c.widths().length, KF = K * c.F();
-        Tensor x = dev.upload(data.x, B, T, D), lens = dev.upload(data.len, B), p = dev.upload(data.params, data.params.length);
+        Tensor x = dev.upload(data.x, B, T, D), lens = dev.upload(data.len, B);
+        Tensor p = dev.upload(data.params, data.params.length);
         Tensor logits = poison(dev, B, c.C()), feat = poison(dev, B, KF), argmax = poisonInts(dev, B, KF);
         check(NativeCore.mo_cnn_forward(ctx(dev), f(logits), f(feat), i(argmax), f(x), i(lens), f(p), c.widths(), K,
                 c.F(), c.C(), B, T, D), "cnn_forward");
@@ -209,7 +251,8 @@ class CnnKernelTest {
 
     static float[] backwardInput(Device dev, Case c, Data data, float[] dLogits, Forward fw) {
         int B = c.B(), T = c.T(), D = c.D(), K = c.widths().length, KF = K * c.F();
-        Tensor dl = dev.upload(dLogits, B, c.C()), feat = dev.upload(fw.feat, B, KF), arg = dev.upload(fw.argmax, B, KF);
+        Tensor dl = dev.upload(dLogits, B, c.C()), feat = dev.upload(fw.feat, B, KF);
+        Tensor arg = dev.upload(fw.argmax, B, KF);
         Tensor lens = dev.upload(data.len, B), p = dev.upload(data.params, data.params.length);
         Tensor dx = poison(dev, B, T, D);
         check(NativeCore.mo_cnn_backward_input(ctx(dev), f(dx), f(dl), f(feat), i(arg), i(lens), f(p), c.widths(), K,
@@ -221,11 +264,12 @@ class CnnKernelTest {
 
     static float[] backwardParams(Device dev, Case c, Data data, float[] dLogits, Forward fw) {
         int B = c.B(), T = c.T(), D = c.D(), K = c.widths().length, KF = K * c.F();
-        Tensor dl = dev.upload(dLogits, B, c.C()), feat = dev.upload(fw.feat, B, KF), arg = dev.upload(fw.argmax, B, KF);
+        Tensor dl = dev.upload(dLogits, B, c.C()), feat = dev.upload(fw.feat, B, KF);
+        Tensor arg = dev.upload(fw.argmax, B, KF);
         Tensor x = dev.upload(data.x, B, T, D), lens = dev.upload(data.len, B);
         Tensor p = dev.upload(data.params, data.params.length), dp = poison(dev, data.params.length);
-        check(NativeCore.mo_cnn_backward_params(ctx(dev), f(dp), f(dl), f(feat), i(arg), f(x), i(lens), f(p), c.widths(),
-                K, c.F(), c.C(), B, T, D), "cnn_backward_params");
+        check(NativeCore.mo_cnn_backward_params(ctx(dev), f(dp), f(dl), f(feat), i(arg), f(x), i(lens), f(p),
+                c.widths(), K, c.F(), c.C(), B, T, D), "cnn_backward_params");
         float[] out = dp.toFloatArray();
         closeAll(dl, feat, arg, x, lens, p, dp);
         return out;

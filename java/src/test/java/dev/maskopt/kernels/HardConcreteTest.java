@@ -77,7 +77,8 @@ class HardConcreteTest {
                 assertClose("hc_gate", Reference.hcGate(d(logalpha), len, N, T, h[1], h[2]), z, ATOL, RTOL);
                 assertPaddingZero("hc_gate", z, len, N, T, 1);
                 float[] p = probOpen(dev, logalpha, len, N, T, h[0], h[1], h[2]);
-                assertClose("hc_prob_open", Reference.hcProbOpen(d(logalpha), len, N, T, h[0], h[1], h[2]), p, ATOL, RTOL);
+                double[] refP = Reference.hcProbOpen(d(logalpha), len, N, T, h[0], h[1], h[2]);
+                assertClose("hc_prob_open", refP, p, ATOL, RTOL);
                 assertPaddingZero("hc_prob_open", p, len, N, T, 1);
             }
         }
@@ -136,9 +137,10 @@ class HardConcreteTest {
         double[] logalpha = d(KernelCheck.uniform(rng, N * T, -3, 3));
         for (float[] h : HYPER) {
             double wL0 = 0.7, wTrans = 1.3;
-            double[] analytic = Reference.hcRegularize(new double[N * T], logalpha, len, N, T, h[0], h[1], h[2], wL0, wTrans)[1];
+            double[] zero = new double[N * T];
+            double[] analytic = Reference.hcRegularize(zero, logalpha, len, N, T, h[0], h[1], h[2], wL0, wTrans)[1];
             double[] fd = KernelCheck.numericGradient(la -> {
-                double[] reg = Reference.hcRegularize(new double[N * T], la, len, N, T, h[0], h[1], h[2], wL0, wTrans)[0];
+                double[] reg = Reference.hcRegularize(zero, la, len, N, T, h[0], h[1], h[2], wL0, wTrans)[0];
                 double sum = 0;
                 for (int n = 0; n < N; n++) sum += wL0 * reg[2 * n] + wTrans * reg[2 * n + 1];
                 return sum;
@@ -226,7 +228,8 @@ class HardConcreteTest {
                 assertClose("saturated hc_gate", Reference.hcGate(d(logalpha), len, N, T, h[1], h[2]), z, ATOL, RTOL);
                 assertClose("saturated hc_prob_open", Reference.hcProbOpen(d(logalpha), len, N, T, h[0], h[1], h[2]), p,
                         ATOL, RTOL);
-                double[][] ref = Reference.hcRegularize(new double[N * T], d(logalpha), len, N, T, h[0], h[1], h[2], 1, 1);
+                double[][] ref = Reference.hcRegularize(new double[N * T], d(logalpha), len, N, T, h[0], h[1], h[2],
+                        1, 1);
                 assertClose("saturated hc_regularize d", ref[1], reg[0], ATOL, RTOL);
                 assertClose("saturated hc_regularize reg", ref[0], reg[1], ATOL, RTOL);
             }
@@ -240,7 +243,8 @@ class HardConcreteTest {
             long seed, long step) {
         Tensor la = dev.upload(logalpha, N, T), lens = dev.upload(len, N);
         Tensor z = poison(dev, S, N, T), dz = poison(dev, S, N, T);
-        check(NativeCore.mo_hc_sample(ctx(dev), f(z), f(dz), f(la), i(lens), S, N, T, beta, l, r, seed, step), "hc_sample");
+        check(NativeCore.mo_hc_sample(ctx(dev), f(z), f(dz), f(la), i(lens), S, N, T, beta, l, r, seed, step),
+                "hc_sample");
         float[][] out = {z.toFloatArray(), dz.toFloatArray()};
         closeAll(la, lens, z, dz);
         return out;
@@ -263,8 +267,8 @@ class HardConcreteTest {
     }
 
     /** {d_logalpha (init + contribution), reg [N,2]}. */
-    static float[][] regularize(Device dev, float[] init, float[] logalpha, int[] len, int N, int T, float beta, float l,
-            float r, float wL0, float wTrans) {
+    static float[][] regularize(Device dev, float[] init, float[] logalpha, int[] len, int N, int T, float beta,
+            float l, float r, float wL0, float wTrans) {
         Tensor la = dev.upload(logalpha, N, T), lens = dev.upload(len, N);
         Tensor dla = dev.upload(init, N, T), reg = poison(dev, N, 2);
         check(NativeCore.mo_hc_regularize(ctx(dev), f(dla), f(reg), f(la), i(lens), N, T, beta, l, r, wL0, wTrans),

@@ -22,7 +22,6 @@ import dev.maskopt.internal.NativeCore;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -277,10 +276,6 @@ class HardKumaTest {
      * For tiny a, 1 - u^a is about a |ln u|: computing it as 1 - exp(a ln u) in float keeps only a few digits
      * (exp rounds to a float next to 1), while -expm1(a ln u) is exact to float precision.
      */
-    // TODO(native): kuma_probs and kuma_regularize (gate_math.h kuma_probs / kuma_p0_grad) evaluate
-    // log(1 - u^a) as log1pf(-expf(a ln u)); at a = 1e-6 (the lower clamp) P1 comes out ~10% low (0.00997 vs
-    // 0.01107 at b = 0.277) and 1 - P0 up to ~1% off. log(-expm1f(a ln u)) fixes it. Enable once fixed.
-    @Disabled("native precision bug: 1 - u^a cancels for tiny a; see TODO")
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.maskopt.kernels.KernelCheck#backends")
     void probsStayAccurateForTinyA(Backend backend) {
@@ -347,7 +342,8 @@ class HardKumaTest {
                 assertClose("saturated kuma_probs p0", refP[0], p[0], ATOL, RTOL);
                 assertClose("saturated kuma_probs p1", refP[1], p[1], ATOL, RTOL);
                 assertClose("saturated kuma_gate", Reference.kumaGate(d(params), len, N, T, h[0], h[1]), z, ATOL, RTOL);
-                double[][] refReg = Reference.kumaRegularize(new double[2 * NT], d(params), len, N, T, h[0], h[1], 1, 1);
+                double[][] refReg = Reference.kumaRegularize(new double[2 * NT], d(params), len, N, T, h[0], h[1],
+                        1, 1);
                 assertClose("saturated kuma_regularize d", refReg[1], reg[0], ATOL, RTOL);
                 assertClose("saturated kuma_regularize reg", refReg[0], reg[1], ATOL, RTOL);
             }
@@ -361,7 +357,8 @@ class HardKumaTest {
             long step) {
         Tensor p = dev.upload(params, 2, N, T), lens = dev.upload(len, N);
         Tensor z = poison(dev, S, N, T), dz = poison(dev, 2, S, N, T);
-        check(NativeCore.mo_kuma_sample(ctx(dev), f(z), f(dz), f(p), i(lens), S, N, T, l, r, seed, step), "kuma_sample");
+        check(NativeCore.mo_kuma_sample(ctx(dev), f(z), f(dz), f(p), i(lens), S, N, T, l, r, seed, step),
+                "kuma_sample");
         float[][] out = {z.toFloatArray(), dz.toFloatArray()};
         closeAll(p, lens, z, dz);
         return out;

@@ -159,7 +159,10 @@ final class KernelCheck {
             double diff = Math.abs(got[i] - ref[i]);
             boolean ok = diff <= atol + rtol * Math.abs(ref[i]); // false for NaN
             if (!ok) {
-                if (bad < 5) first.append(String.format(Locale.ROOT, "%n  [%d] got %.9g, ref %.9g, |diff| %.3g", i, got[i], ref[i], diff));
+                if (bad < 5) {
+                    first.append(String.format(Locale.ROOT, "%n  [%d] got %.9g, ref %.9g, |diff| %.3g",
+                            i, got[i], ref[i], diff));
+                }
                 bad++;
             }
             double rank = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : diff; // a NaN is the worst mismatch
@@ -169,7 +172,8 @@ final class KernelCheck {
             }
         }
         if (bad > 0) {
-            fail(String.format(Locale.ROOT, "%s: %d of %d elements outside atol %.1e + rtol %.1e |ref|; max |diff| %.3g at [%d]; first:%s",
+            fail(String.format(Locale.ROOT,
+                    "%s: %d of %d elements outside atol %.1e + rtol %.1e |ref|; max |diff| %.3g at [%d]; first:%s",
                     what, bad, ref.length, atol, rtol, maxDiff, maxAt, first));
         }
     }
@@ -179,7 +183,8 @@ final class KernelCheck {
         assertEquals(expected.length, got.length, what + ": length");
         for (int i = 0; i < got.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(got[i])) {
-                fail(String.format(Locale.ROOT, "%s: not bit-identical at [%d]: %s vs %s", what, i, expected[i], got[i]));
+                fail(String.format(Locale.ROOT, "%s: not bit-identical at [%d]: %s vs %s",
+                        what, i, expected[i], got[i]));
             }
         }
     }

@@ -64,12 +64,14 @@ class MixTest {
                     float[] dz = KernelCheck.gaussian(rng, P * S * N * T, 1); // nonzero at padding too
                     float[] base = KernelCheck.gaussian(rng, perPosition ? N * T * D : D, 1);
                     float[] got = backward(dev, dOut, dz, emb, base, len, P, S, N, T, D, perPosition);
-                    double[] ref = Reference.mixBackward(d(dOut), d(dz), d(emb), d(base), len, P, S, N, T, D, perPosition);
+                    double[] ref = Reference.mixBackward(d(dOut), d(dz), d(emb), d(base), len, P, S, N, T, D,
+                            perPosition);
                     String what = "mix_backward P=" + P + (perPosition ? " per-position base" : " shared base");
                     // a sum of S D products: looser than elementwise ops
                     assertClose(what, ref, got, 1e-4, 1e-3);
                     assertPaddingZero(what, got, len, N, T, 1);
-                    assertBitsEqual(what + " rerun", got, backward(dev, dOut, dz, emb, base, len, P, S, N, T, D, perPosition));
+                    float[] again = backward(dev, dOut, dz, emb, base, len, P, S, N, T, D, perPosition);
+                    assertBitsEqual(what + " rerun", got, again);
                 }
         }
     }
@@ -132,8 +134,8 @@ class MixTest {
             boolean perPosition) {
         Tensor zt = dev.upload(z, S, N, T), et = dev.upload(emb, N, T, D), bt = dev.upload(base, base.length);
         Tensor lens = dev.upload(len, N), out = poison(dev, 2, S, N, T, D);
-        check(NativeCore.mo_mix_forward(ctx(dev), f(out), f(zt), f(et), f(bt), i(lens), S, N, T, D, perPosition ? 1 : 0),
-                "mix_forward");
+        check(NativeCore.mo_mix_forward(ctx(dev), f(out), f(zt), f(et), f(bt), i(lens), S, N, T, D,
+                perPosition ? 1 : 0), "mix_forward");
         float[] result = out.toFloatArray();
         closeAll(zt, et, bt, lens, out);
         return result;

@@ -164,7 +164,8 @@ class ObjectiveTest {
     // ---- native calls ------------------------------------------------------------------------------
 
     /** {loss [N,2], d_logits [2,S,N,C]}. */
-    static float[][] objective(Device dev, float[] logits, int[] target, int S, int N, int C, float wSuff, float wComp) {
+    static float[][] objective(Device dev, float[] logits, int[] target, int S, int N, int C, float wSuff,
+            float wComp) {
         Tensor x = dev.upload(logits, 2, S, N, C), y = dev.upload(target, N);
         Tensor loss = poison(dev, N, 2), dx = poison(dev, 2, S, N, C);
         check(NativeCore.mo_objective(ctx(dev), f(loss), f(dx), f(x), i(y), S, N, C, wSuff, wComp), "objective");

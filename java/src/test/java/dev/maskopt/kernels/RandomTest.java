@@ -41,10 +41,12 @@ class RandomTest {
         assertEquals(1 - 1e-6f, Reference.uniformFromBits(-1));                   // rounds to 1, clamped down
         assertEquals(0.5f, Reference.uniformFromBits(0x80000000));                // 2^23 + 0.5 rounds to even
         assertEquals(8388607.5f * 0x1p-24f, Reference.uniformFromBits(0x7fffff00)); // exact below 2^23
-        assertEquals(Reference.uniformFromBits(0x7fffff00), Reference.uniformFromBits(0x7fffffff)); // low 8 bits dropped
+        // the low 8 bits are dropped
+        assertEquals(Reference.uniformFromBits(0x7fffff00), Reference.uniformFromBits(0x7fffffff));
         Random rng = new Random(11);
         for (int k = 0; k < 10000; k++) {
-            float u = Reference.uniform(rng.nextLong(), rng.nextInt(1000), rng.nextInt(10), rng.nextInt(10), rng.nextInt(100));
+            float u = Reference.uniform(rng.nextLong(), rng.nextInt(1000), rng.nextInt(10), rng.nextInt(10),
+                    rng.nextInt(100));
             assertTrue(u >= 1e-6f && u <= 1 - 1e-6f, "u = " + u);
         }
     }

@@ -41,7 +41,8 @@ final class Reference {
 
     /** The uniform of maskopt.h: counter (t, n, s, step), key (seed low, seed high), first output word. */
     static float uniform(long seed, long step, long s, long n, long t) {
-        return uniformFromBits(philox4x32_10((int) t, (int) n, (int) s, (int) step, (int) seed, (int) (seed >>> 32))[0]);
+        int[] x = philox4x32_10((int) t, (int) n, (int) s, (int) step, (int) seed, (int) (seed >>> 32));
+        return uniformFromBits(x[0]);
     }
 
     /** u = ((x >>> 8) + 0.5) 2^-24 in float arithmetic (the sum rounds to even above 2^23), then clamped. */
@@ -87,7 +88,7 @@ final class Reference {
 
     static final class Samples {
         final double[] z, dz;
-        /** [S,N,T]: the stretched value lies within `near` of 0 or 1, where float and double may clamp differently. */
+        /** [S,N,T]: the stretched value lies within NEAR_CLAMP of 0 or 1, where float may clamp differently. */
         final boolean[] nearClamp;
 
         Samples(int P, int SNT) {
@@ -294,7 +295,10 @@ final class Reference {
     static double[] kumaGate(double[] params, int[] lengths, int N, int T, double l, double r) {
         double[] z = new double[N * T];
         for (int n = 0; n < N; n++)
-            for (int t = 0; t < lengths[n]; t++) z[n * T + t] = kumaGate(params[n * T + t], params[N * T + n * T + t], l, r);
+            for (int t = 0; t < lengths[n]; t++) {
+                int j = n * T + t;
+                z[j] = kumaGate(params[j], params[N * T + j], l, r);
+            }
         return z;
     }
 
@@ -556,7 +560,8 @@ final class Reference {
                 for (int f = 0; f < c.F; f++) {
                     int j = b * c.KF + k * c.F + f, p = argmax[j];
                     for (int i = 0; i < c.widths[k] && p + i < lengths[b]; i++)
-                        for (int d = 0; d < c.D; d++) dx[(b * T + p + i) * c.D + d] += dfeat[j] * params[c.w(k, f, i, d)];
+                        for (int d = 0; d < c.D; d++)
+                            dx[(b * T + p + i) * c.D + d] += dfeat[j] * params[c.w(k, f, i, d)];
                 }
         return dx;
     }

@@ -109,11 +109,12 @@ class ValidationTest {
     static final long SEED = 1;
 
     static final Op[] OPS = {
-        new Op("uniform", (x, a) -> NativeCore.mo_uniform(x.ctx(a), x.out(a), SEED, a.step, a.S, a.N, a.T), "SNT", "", "ctx out"),
+        new Op("uniform", (x, a) -> NativeCore.mo_uniform(x.ctx(a), x.out(a), SEED, a.step, a.S, a.N, a.T), "SNT", "",
+                "ctx out"),
         new Op("hc_sample", (x, a) -> NativeCore.mo_hc_sample(x.ctx(a), x.out(a), f(x.out2), x.in(a), x.lengths(a),
                 a.S, a.N, a.T, a.beta, a.l, a.r, SEED, a.step), "SNT", "blr", "ctx out in lengths"),
-        new Op("hc_gate", (x, a) -> NativeCore.mo_hc_gate(x.ctx(a), x.out(a), x.in(a), x.lengths(a), a.N, a.T, a.l, a.r),
-                "NT", "lr", "ctx out in lengths"),
+        new Op("hc_gate", (x, a) -> NativeCore.mo_hc_gate(x.ctx(a), x.out(a), x.in(a), x.lengths(a), a.N, a.T, a.l,
+                a.r), "NT", "lr", "ctx out in lengths"),
         new Op("hc_prob_open", (x, a) -> NativeCore.mo_hc_prob_open(x.ctx(a), x.out(a), x.in(a), x.lengths(a), a.N, a.T,
                 a.beta, a.l, a.r), "NT", "blr", "ctx out in lengths"),
         new Op("hc_regularize", (x, a) -> NativeCore.mo_hc_regularize(x.ctx(a), x.out(a), f(x.out2), x.in(a),
@@ -134,9 +135,10 @@ class ValidationTest {
                 a.N, a.C, 1f, 1f), "SNC", "", "ctx out in"),
         new Op("cross_entropy", (x, a) -> NativeCore.mo_cross_entropy(x.ctx(a), x.out(a), f(x.out2), x.in(a), i(x.ids),
                 a.B, a.C, 1f), "BC", "", "ctx out in"),
-        new Op("softmax", (x, a) -> NativeCore.mo_softmax(x.ctx(a), x.out(a), x.in(a), a.B, a.C), "BC", "", "ctx out in"),
-        new Op("adam_update", (x, a) -> NativeCore.mo_adam_update(x.ctx(a), x.out(a), f(x.out2), f(x.out3), x.in(a), a.n,
-                1e-2f, 0.9f, 0.999f, 1e-8f, 0f, a.step), "n", "", "ctx out in"),
+        new Op("softmax", (x, a) -> NativeCore.mo_softmax(x.ctx(a), x.out(a), x.in(a), a.B, a.C), "BC", "",
+                "ctx out in"),
+        new Op("adam_update", (x, a) -> NativeCore.mo_adam_update(x.ctx(a), x.out(a), f(x.out2), f(x.out3), x.in(a),
+                a.n, 1e-2f, 0.9f, 0.999f, 1e-8f, 0f, a.step), "n", "", "ctx out in"),
         new Op("embed", (x, a) -> NativeCore.mo_embed(x.ctx(a), x.out(a), i(x.ids), x.lengths(a), x.in(a), a.N, a.T,
                 a.V, a.D), "NTVD", "", "ctx out in lengths"),
         new Op("cnn_forward", (x, a) -> NativeCore.mo_cnn_forward(x.ctx(a), x.out(a), f(x.out2), i(x.intOut), x.in(a),
@@ -232,13 +234,17 @@ class ValidationTest {
             int status = bad.op().call().run(fx, a);
             assertEquals(NativeCore.MO_ERR_INVALID, status, bad + ": status");
             String lastError = NativeCore.mo_last_error();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> check(status, bad.op().name()));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> check(status, bad.op().name()));
             assertTrue(e.getMessage().contains(bad.op().name()), "message does not name the op: " + e.getMessage());
             // the native message itself names the op and what is wrong
-            assertTrue(lastError.startsWith("mo_" + bad.op().name() + ":") && lastError.length() > bad.op().name().length() + 5,
+            String prefix = "mo_" + bad.op().name() + ": ";
+            assertTrue(lastError.startsWith(prefix) && lastError.length() > prefix.length(),
                     bad + ": mo_last_error is '" + lastError + "'");
             // rejected before any kernel ran: the first output is still all NaN
-            if (!a.nulled.equals("out")) assertEquals(fx.out.numel(), fx.out.countNonFinite(), bad + ": output written");
+            if (!a.nulled.equals("out")) {
+                assertEquals(fx.out.numel(), fx.out.countNonFinite(), bad + ": output written");
+            }
         }
     }
 
