@@ -50,6 +50,16 @@ __global__ void count_nonfinite_kernel(unsigned long long* __restrict__ count, c
 
 }  // namespace
 
+// Launchers run on the calling thread's current device; a context may be used from any thread, so
+// dispatch makes the context's device current first (remembered per thread: cudaSetDevice is not free).
+int cuda_set_device(int device) {
+    thread_local int current = -1;
+    if (current == device) return 0;
+    cudaError_t err = cudaSetDevice(device);
+    if (err == cudaSuccess) current = device;
+    return (int)err;
+}
+
 int cuda_device_count(int* count) {
     int c = 0;
     cudaError_t e = cudaGetDeviceCount(&c);

@@ -165,10 +165,12 @@ int cuda_result(const char* op, int err) {
     set_error("%s: CUDA error %d: %s", op, err, cuda_error_string(err));
     return MO_ERR_CUDA;
 }
-// The same arguments go to both backends; the CUDA launcher also gets the context's stream.
-#define MO_RUN(ctx, op, ...)                                                                           \
-    ((ctx)->backend == MO_BACKEND_CUDA ? cuda_result("mo_" #op, cuda_##op((ctx)->stream, __VA_ARGS__)) \
-                                       : (cpu_##op(__VA_ARGS__), MO_OK))
+// The same arguments go to both backends; the CUDA launcher also gets the context's stream, after the
+// context's device is made current on this thread.
+#define MO_RUN(ctx, op, ...)                                                                          \
+    ((ctx)->backend == MO_BACKEND_CUDA                                                                \
+         ? cuda_result("mo_" #op, cuda_set_device((ctx)->device) ?: cuda_##op((ctx)->stream, __VA_ARGS__)) \
+         : (cpu_##op(__VA_ARGS__), MO_OK))
 #else
 #define MO_RUN(ctx, op, ...) ((void)(ctx), cpu_##op(__VA_ARGS__), MO_OK)
 #endif
@@ -444,7 +446,7 @@ int mo_copy(mo_context* ctx, void* dst, const void* src, int64_t bytes) {
     return guarded("mo_copy", [&](Check& c) -> int {
         if (!check_bytes(c, ctx, "dst", dst, "src", src, bytes)) return MO_ERR_INVALID;
 #ifdef MASKOPT_WITH_CUDA
-        if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_copy(ctx->stream, dst, src, bytes));
+        if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_set_device(ctx->device) ?: cuda_copy(ctx->stream, dst, src, bytes));
 #endif
         memmove(dst, src, (size_t)bytes);
         return MO_OK;
@@ -463,7 +465,7 @@ int mo_count_nonfinite(mo_context* ctx, int64_t* count, const float* x, int64_t 
         if (!c.ctx(ctx).ptr("count", count).ptr("x", x).count("n", n))
             return MO_ERR_INVALID;
 #ifdef MASKOPT_WITH_CUDA
-        if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_count_nonfinite(ctx->stream, count, x, n));
+        if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_set_device(ctx->device) ?: cuda_count_nonfinite(ctx->stream, count, x, n));
 #endif
         *count = cpu_count_nonfinite(x, n);
         return MO_OK;

@@ -55,6 +55,7 @@ void cpu_cnn_backward_params(float* d_params, const float* d_logits, const float
 
 // ---- CUDA runtime plumbing (cuda/runtime.cu); all return a cudaError_t as int ----
 int cuda_device_count(int* count);               // cudaGetDeviceCount
+int cuda_set_device(int device);                 // makes `device` current on this thread before a launch
 const char* cuda_error_string(int err);          // cudaGetErrorString
 int cuda_stream_create(int device, void** stream);
 int cuda_stream_destroy(int device, void* stream);
