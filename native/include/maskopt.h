@@ -193,6 +193,71 @@ int mo_cnn_backward_params(mo_context* ctx, float* d_params, const float* d_logi
                            const float* params, const int32_t* widths, int64_t K, int64_t F, int64_t C,
                            int64_t B, int64_t T, int64_t D);
 
+/* ---- word-level gates ------------------------------------------------------------------------
+ * Gates may be shared by the tokens of a word (the word pieces of a BERT tokenizer): group [N,T] (int32)
+ * maps each token to its word in [0, W), or to -1 for tokens that are never masked (special tokens);
+ * a -1 token's baseline is its own embedding, so its gate has no effect. */
+
+/* out [P,S,N,T] = in [P,S,N,W] at group[n,t] for t < len and group >= 0; 0 elsewhere. (P planes, e.g. z
+ * with P = 1, or dz with P = 1 or 2.) */
+int mo_gather_gates(mo_context* ctx, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                    int64_t P, int64_t S, int64_t N, int64_t T, int64_t W);
+/* out [P,N,W] = sum over t < len with group[n,t] = w of in [P,N,T], in increasing t (0 for empty words). */
+int mo_segment_sum(mo_context* ctx, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                   int64_t P, int64_t N, int64_t T, int64_t W);
+
+/* ---- transformer encoder ops (post-LayerNorm BERT family) -----------------------------------
+ * Shape legend: R rows, B sequences, T length, D hidden width, H heads, Dh = D / H head width. Row-major.
+ * Forward ops save what their backward needs; backward ops give input gradients only (no weight grads). */
+
+enum { MO_PRECISION_FP32 = 0, MO_PRECISION_TF32 = 1, MO_PRECISION_BF16 = 2 };
+/* Precision of mo_matmul on this context: FP32 (default; exact enough for parity tests), or CUDA tensor
+ * cores with TF32 or BF16 inputs and FP32 accumulation. The CPU always computes in FP32. */
+int mo_set_matmul_precision(mo_context* ctx, int precision);
+
+/* c[M,N] = a[M,K] op(b) + bias[N] + beta c, op(b) = b [K,N] when trans_b = 0, or b^T for b [N,K] when
+ * trans_b = 1. bias may be NULL. beta is 0 (c is overwritten) or 1 (c accumulates). */
+int mo_matmul(mo_context* ctx, float* c, const float* a, const float* b, const float* bias, int64_t M, int64_t N,
+              int64_t K, int trans_b, float beta);
+/* y[n] = a[n] + b[n] (y may alias a or b). */
+int mo_add(mo_context* ctx, float* y, const float* a, const float* b, int64_t n);
+
+/* BERT embedding sum before its LayerNorm: y[b,t] = x[b,t] + pos[t] + type (token type 0) for t < len,
+ * 0 at padding. pos [>= T, D], type [D]. Its input gradient is the identity at real rows. */
+int mo_add_position(mo_context* ctx, float* y, const float* x, const float* pos, const float* type,
+                    const int32_t* lengths, int64_t B, int64_t T, int64_t D);
+
+/* y[R,D] = (x - mean) rstd gamma + beta with mean, rstd = 1/sqrt(var + eps) over the row (population
+ * variance); mean[R] and rstd[R] are saved for the backward. */
+int mo_layernorm_forward(mo_context* ctx, float* y, float* mean, float* rstd, const float* x, const float* gamma,
+                         const float* beta, int64_t R, int64_t D, float eps);
+/* dx[R,D] = input gradient of the LayerNorm given dy (gamma and beta are constants). */
+int mo_layernorm_backward(mo_context* ctx, float* dx, const float* dy, const float* x, const float* mean,
+                          const float* rstd, const float* gamma, int64_t R, int64_t D);
+
+/* y = 0.5 x (1 + erf(x / sqrt 2)) on n elements (exact GELU). */
+int mo_gelu_forward(mo_context* ctx, float* y, const float* x, int64_t n);
+int mo_gelu_backward(mo_context* ctx, float* dx, const float* dy, const float* x, int64_t n);
+
+/* Multi-head self-attention. qkv [B,T,3D] holds q, k, v side by side in each row (head h uses columns
+ * h Dh .. (h+1) Dh - 1 of each of the three). For query rows t < len:
+ *   probs[b,h,t,t'] = softmax over t' < len of (q_t . k_t') / sqrt(Dh), 0 for t' >= len
+ *   out[b,t, h Dh + j] = sum_t' probs[b,h,t,t'] v[t', h Dh + j]
+ * Query rows t >= len: probs and out are 0. probs [B,H,T,T] is saved for the backward. */
+int mo_attention_forward(mo_context* ctx, float* out, float* probs, const float* qkv, const int32_t* lengths,
+                         int64_t B, int64_t T, int64_t H, int64_t Dh);
+/* d_qkv [B,T,3D] from d_out [B,T,D] (0 at padding rows). */
+int mo_attention_backward(mo_context* ctx, float* d_qkv, const float* d_out, const float* qkv, const float* probs,
+                          const int32_t* lengths, int64_t B, int64_t T, int64_t H, int64_t Dh);
+
+enum { MO_POOL_MEAN = 0, MO_POOL_FIRST = 1 };
+/* y[B,D] = mean of x[b,t] over t < len (MO_POOL_MEAN), or x[b,0] ([CLS], MO_POOL_FIRST). */
+int mo_pool_forward(mo_context* ctx, float* y, const float* x, const int32_t* lengths, int64_t B, int64_t T,
+                    int64_t D, int mode);
+/* dx[B,T,D] from dy[B,D] (0 at padding and, for MO_POOL_FIRST, at t > 0). */
+int mo_pool_backward(mo_context* ctx, float* dx, const float* dy, const int32_t* lengths, int64_t B, int64_t T,
+                     int64_t D, int mode);
+
 #ifdef __cplusplus
 }
 #endif

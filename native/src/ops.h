@@ -53,6 +53,29 @@ void cpu_cnn_backward_params(float* d_params, const float* d_logits, const float
                              const float* x, const int32_t* lengths, const float* params, const int32_t* widths,
                              int64_t K, int64_t F, int64_t C, int64_t B, int64_t T, int64_t D);
 
+// ---- CPU twins: word gates and encoder ops ----
+void cpu_gather_gates(float* out, const float* in, const int32_t* group, const int32_t* lengths, int64_t P, int64_t S,
+                      int64_t N, int64_t T, int64_t W);
+void cpu_segment_sum(float* out, const float* in, const int32_t* group, const int32_t* lengths, int64_t P, int64_t N,
+                     int64_t T, int64_t W);
+void cpu_matmul(float* c, const float* a, const float* b, const float* bias, int64_t M, int64_t N, int64_t K,
+                int trans_b, float beta);
+void cpu_add(float* y, const float* a, const float* b, int64_t n);
+void cpu_add_position(float* y, const float* x, const float* pos, const float* type, const int32_t* lengths, int64_t B,
+                      int64_t T, int64_t D);
+void cpu_layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* gamma, const float* beta,
+                           int64_t R, int64_t D, float eps);
+void cpu_layernorm_backward(float* dx, const float* dy, const float* x, const float* mean, const float* rstd,
+                            const float* gamma, int64_t R, int64_t D);
+void cpu_gelu_forward(float* y, const float* x, int64_t n);
+void cpu_gelu_backward(float* dx, const float* dy, const float* x, int64_t n);
+void cpu_attention_forward(float* out, float* probs, const float* qkv, const int32_t* lengths, int64_t B, int64_t T,
+                           int64_t H, int64_t Dh);
+void cpu_attention_backward(float* d_qkv, const float* d_out, const float* qkv, const float* probs,
+                            const int32_t* lengths, int64_t B, int64_t T, int64_t H, int64_t Dh);
+void cpu_pool_forward(float* y, const float* x, const int32_t* lengths, int64_t B, int64_t T, int64_t D, int mode);
+void cpu_pool_backward(float* dx, const float* dy, const int32_t* lengths, int64_t B, int64_t T, int64_t D, int mode);
+
 // ---- CUDA runtime plumbing (cuda/runtime.cu); all return a cudaError_t as int ----
 int cuda_device_count(int* count);               // cudaGetDeviceCount
 int cuda_set_device(int device);                 // makes `device` current on this thread before a launch
@@ -111,6 +134,31 @@ int cuda_cnn_backward_params(void* stream, float* d_params, const float* d_logit
                              const int32_t* argmax, const float* x, const int32_t* lengths, const float* params,
                              const int32_t* widths, int64_t K, int64_t F, int64_t C, int64_t B, int64_t T,
                              int64_t D);
+
+// ---- CUDA launchers: word gates and encoder ops (mo_matmul's precision arrives as an argument) ----
+int cuda_gather_gates(void* stream, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                      int64_t P, int64_t S, int64_t N, int64_t T, int64_t W);
+int cuda_segment_sum(void* stream, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                     int64_t P, int64_t N, int64_t T, int64_t W);
+int cuda_matmul(void* stream, float* c, const float* a, const float* b, const float* bias, int64_t M, int64_t N,
+                int64_t K, int trans_b, float beta, int precision);
+int cuda_add(void* stream, float* y, const float* a, const float* b, int64_t n);
+int cuda_add_position(void* stream, float* y, const float* x, const float* pos, const float* type,
+                      const int32_t* lengths, int64_t B, int64_t T, int64_t D);
+int cuda_layernorm_forward(void* stream, float* y, float* mean, float* rstd, const float* x, const float* gamma,
+                           const float* beta, int64_t R, int64_t D, float eps);
+int cuda_layernorm_backward(void* stream, float* dx, const float* dy, const float* x, const float* mean,
+                            const float* rstd, const float* gamma, int64_t R, int64_t D);
+int cuda_gelu_forward(void* stream, float* y, const float* x, int64_t n);
+int cuda_gelu_backward(void* stream, float* dx, const float* dy, const float* x, int64_t n);
+int cuda_attention_forward(void* stream, float* out, float* probs, const float* qkv, const int32_t* lengths, int64_t B,
+                           int64_t T, int64_t H, int64_t Dh);
+int cuda_attention_backward(void* stream, float* d_qkv, const float* d_out, const float* qkv, const float* probs,
+                            const int32_t* lengths, int64_t B, int64_t T, int64_t H, int64_t Dh);
+int cuda_pool_forward(void* stream, float* y, const float* x, const int32_t* lengths, int64_t B, int64_t T, int64_t D,
+                      int mode);
+int cuda_pool_backward(void* stream, float* dx, const float* dy, const int32_t* lengths, int64_t B, int64_t T,
+                       int64_t D, int mode);
 
 }  // namespace mo
 

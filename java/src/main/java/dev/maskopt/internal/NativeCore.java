@@ -154,4 +154,50 @@ public final class NativeCore {
     public static native int mo_cnn_backward_params(Context ctx, FloatPointer dParams, @Const FloatPointer dLogits,
             @Const FloatPointer feat, @Const IntPointer argmax, @Const FloatPointer x, @Const IntPointer lengths,
             @Const FloatPointer params, @Const int[] widths, long K, long F, long C, long B, long T, long D);
+
+    // ---- word-level gates
+    public static native int mo_gather_gates(Context ctx, FloatPointer out, @Const FloatPointer in,
+            @Const IntPointer group, @Const IntPointer lengths, long P, long S, long N, long T, long W);
+
+    public static native int mo_segment_sum(Context ctx, FloatPointer out, @Const FloatPointer in,
+            @Const IntPointer group, @Const IntPointer lengths, long P, long N, long T, long W);
+
+    // ---- transformer encoder ops
+    public static final int MO_PRECISION_FP32 = 0, MO_PRECISION_TF32 = 1, MO_PRECISION_BF16 = 2;
+    public static final int MO_POOL_MEAN = 0, MO_POOL_FIRST = 1;
+
+    public static native int mo_set_matmul_precision(Context ctx, int precision);
+
+    public static native int mo_matmul(Context ctx, FloatPointer c, @Const FloatPointer a, @Const FloatPointer b,
+            @Const FloatPointer bias, long M, long N, long K, int transB, float beta);
+
+    public static native int mo_add(Context ctx, FloatPointer y, @Const FloatPointer a, @Const FloatPointer b, long n);
+
+    public static native int mo_add_position(Context ctx, FloatPointer y, @Const FloatPointer x,
+            @Const FloatPointer pos, @Const FloatPointer type, @Const IntPointer lengths, long B, long T, long D);
+
+    public static native int mo_layernorm_forward(Context ctx, FloatPointer y, FloatPointer mean, FloatPointer rstd,
+            @Const FloatPointer x, @Const FloatPointer gamma, @Const FloatPointer beta, long R, long D, float eps);
+
+    public static native int mo_layernorm_backward(Context ctx, FloatPointer dx, @Const FloatPointer dy,
+            @Const FloatPointer x, @Const FloatPointer mean, @Const FloatPointer rstd, @Const FloatPointer gamma,
+            long R, long D);
+
+    public static native int mo_gelu_forward(Context ctx, FloatPointer y, @Const FloatPointer x, long n);
+
+    public static native int mo_gelu_backward(Context ctx, FloatPointer dx, @Const FloatPointer dy,
+            @Const FloatPointer x, long n);
+
+    public static native int mo_attention_forward(Context ctx, FloatPointer out, FloatPointer probs,
+            @Const FloatPointer qkv, @Const IntPointer lengths, long B, long T, long H, long Dh);
+
+    public static native int mo_attention_backward(Context ctx, FloatPointer dQkv, @Const FloatPointer dOut,
+            @Const FloatPointer qkv, @Const FloatPointer probs, @Const IntPointer lengths, long B, long T, long H,
+            long Dh);
+
+    public static native int mo_pool_forward(Context ctx, FloatPointer y, @Const FloatPointer x,
+            @Const IntPointer lengths, long B, long T, long D, int mode);
+
+    public static native int mo_pool_backward(Context ctx, FloatPointer dx, @Const FloatPointer dy,
+            @Const IntPointer lengths, long B, long T, long D, int mode);
 }
