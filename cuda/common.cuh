@@ -1,5 +1,5 @@
 // common: launch helpers shared by every CUDA file of maskopt (no op of its own; methods.md: none).
-// Grid sizing, grid-stride index helpers, the stream's device, and deterministic warp/block reductions
+// Grid sizing, grid-stride index helpers, and deterministic warp/block reductions
 // (fixed shapes and orders only: no atomics on floats anywhere in cuda/, so every run gives the same bits).
 // Shape legend (used by the op files): S samples, N sequences, T max length, D embedding width,
 // C classes, B batch rows, P gate parameters per position, lengths[N] in [1, T].
@@ -27,27 +27,12 @@ inline unsigned grid_for(int64_t work, int64_t per_block = kBlock) {
     return (unsigned)g;
 }
 
-// Launches must go to the stream's own device: the plumbing calls select the device, but a thread that
-// drives contexts on several devices may have another one current. Cheap (two runtime queries).
-inline cudaError_t use_stream_device(cudaStream_t stream) {
-#if CUDART_VERSION >= 12080
-    int dev = -1, cur = -1;
-    cudaError_t e = cudaStreamGetDevice(stream, &dev);
-    if (e != cudaSuccess) return e;
-    e = cudaGetDevice(&cur);
-    if (e != cudaSuccess) return e;
-    if (dev != cur) return cudaSetDevice(dev);
-#else
-    (void)stream;
-#endif
-    return cudaSuccess;
-}
-
-// Resolves a launcher's stream and makes its device current: 0 or a cudaError_t. Usage:
+// Resolves a launcher's stream: 0 or a cudaError_t. The context's device is already current (dispatch
+// calls cuda_set_device before every launcher). Usage:
 //   cudaStream_t s; if (int e = cu::begin_launch(stream, &s)) return e;
 inline int begin_launch(void* stream, cudaStream_t* s) {
     *s = as_stream(stream);
-    return (int)use_stream_device(*s);
+    return 0;
 }
 
 // The status of the launch just queued (clears the runtime's last non-sticky error).

@@ -1,7 +1,8 @@
 // runtime: CUDA plumbing behind mo_cuda_device_count, contexts (device + non-blocking stream), memory,
 // mo_upload/mo_download/mo_copy, mo_fill and mo_count_nonfinite (methods.md: none; numerical notes only).
 // Shape legend: n elements (float), bytes (byte counts). Every runtime call is checked; the first error is
-// returned as a cudaError_t (int). Plumbing calls that take a device select it first.
+// returned as a cudaError_t (int). Plumbing calls that take a device select it first (cuda_set_device);
+// for copy, fill and count_nonfinite dispatch has made the context's device current.
 #include <math.h>
 
 #include "common.cuh"
@@ -51,13 +52,14 @@ __global__ void count_nonfinite_kernel(unsigned long long* __restrict__ count, c
 }  // namespace
 
 // Launchers run on the calling thread's current device; a context may be used from any thread, so
-// dispatch makes the context's device current first (remembered per thread: cudaSetDevice is not free).
+// dispatch makes the context's device current first. The runtime's own current device is asked each time
+// (a cheap thread-local read) rather than cached here: any other code on the thread (the plumbing below,
+// libtorch, the application) may have switched it since. cudaSetDevice only runs on a real change.
 int cuda_set_device(int device) {
-    thread_local int current = -1;
-    if (current == device) return 0;
-    cudaError_t err = cudaSetDevice(device);
-    if (err == cudaSuccess) current = device;
-    return (int)err;
+    int current = -1;
+    cudaError_t err = cudaGetDevice(&current);
+    if (err == cudaSuccess && current == device) return 0;
+    return (int)cudaSetDevice(device);
 }
 
 int cuda_device_count(int* count) {
@@ -77,7 +79,7 @@ const char* cuda_architectures(void) { return MASKOPT_CUDA_ARCHS; }
 
 int cuda_stream_create(int device, void** stream) {
     *stream = nullptr;
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     cudaStream_t s = nullptr;
     MO_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     *stream = (void*)s;
@@ -85,20 +87,20 @@ int cuda_stream_create(int device, void** stream) {
 }
 
 int cuda_stream_destroy(int device, void* stream) {
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     MO_CUDA_TRY(cudaStreamDestroy(cu::as_stream(stream)));
     return 0;
 }
 
 int cuda_stream_synchronize(int device, void* stream) {
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     MO_CUDA_TRY(cudaStreamSynchronize(cu::as_stream(stream)));
     return 0;
 }
 
 int cuda_malloc(int device, void** ptr, int64_t bytes) {
     *ptr = nullptr;
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     if (bytes <= 0) return 0;
     void* p = nullptr;
     MO_CUDA_TRY(cudaMalloc(&p, (size_t)bytes));
@@ -108,13 +110,13 @@ int cuda_malloc(int device, void** ptr, int64_t bytes) {
 
 int cuda_free(int device, void* ptr) {
     if (ptr == nullptr) return 0;
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     MO_CUDA_TRY(cudaFree(ptr));
     return 0;
 }
 
 int cuda_upload(int device, void* stream, void* dst, const void* host_src, int64_t bytes) {
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     if (bytes <= 0) return 0;
     cudaStream_t s = cu::as_stream(stream);
     MO_CUDA_TRY(cudaMemcpyAsync(dst, host_src, (size_t)bytes, cudaMemcpyHostToDevice, s));
@@ -123,7 +125,7 @@ int cuda_upload(int device, void* stream, void* dst, const void* host_src, int64
 }
 
 int cuda_download(int device, void* stream, void* host_dst, const void* src, int64_t bytes) {
-    MO_CUDA_TRY(cudaSetDevice(device));
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
     if (bytes <= 0) return 0;
     cudaStream_t s = cu::as_stream(stream);
     MO_CUDA_TRY(cudaMemcpyAsync(host_dst, src, (size_t)bytes, cudaMemcpyDeviceToHost, s));
@@ -134,7 +136,6 @@ int cuda_download(int device, void* stream, void* host_dst, const void* src, int
 int cuda_copy(void* stream, void* dst, const void* src, int64_t bytes) {
     if (bytes <= 0) return 0;
     cudaStream_t s = cu::as_stream(stream);
-    MO_CUDA_TRY(cu::use_stream_device(s));
     MO_CUDA_TRY(cudaMemcpyAsync(dst, src, (size_t)bytes, cudaMemcpyDeviceToDevice, s));
     return 0;
 }
@@ -142,7 +143,6 @@ int cuda_copy(void* stream, void* dst, const void* src, int64_t bytes) {
 int cuda_fill(void* stream, float* x, float value, int64_t n) {
     if (n <= 0) return 0;
     cudaStream_t s = cu::as_stream(stream);
-    MO_CUDA_TRY(cu::use_stream_device(s));
     fill_kernel<<<cu::grid_for(n), cu::kBlock, 0, s>>>(x, value, n);
     return cu::launch_status();
 }
@@ -151,7 +151,6 @@ int cuda_count_nonfinite(void* stream, int64_t* count, const float* x, int64_t n
     *count = 0;
     if (n <= 0) return 0;
     cudaStream_t s = cu::as_stream(stream);
-    MO_CUDA_TRY(cu::use_stream_device(s));
     unsigned long long* d_count = nullptr;
     MO_CUDA_TRY(cudaMallocAsync((void**)&d_count, sizeof(unsigned long long), s));
     unsigned long long h_count = 0;

@@ -243,6 +243,39 @@ Check& check_argmax(Check& c, const mo_context* ctx, const int32_t* argmax, cons
     return c;
 }
 
+
+// CPU-only: group[n,t] for t < lengths[n] must be -1 or a word in [0, W) (padding entries are never read).
+Check& check_group(Check& c, const mo_context* ctx, const int32_t* group, const int32_t* lengths, int64_t N, int64_t T,
+                   int64_t W) {
+    for (int64_t n = 0; c && on_cpu(ctx) && n < N; ++n)
+        for (int64_t t = 0; c && t < lengths[n]; ++t)
+            if (group[n * T + t] < -1 || group[n * T + t] >= W)
+                c.fail("group[%lld] (n=%lld, t=%lld) must be -1 or in [0, W=%lld) (got %d)", (long long)(n * T + t),
+                       (long long)n, (long long)t, (long long)W, group[n * T + t]);
+    return c;
+}
+
+// Whether the float ranges [p, p + n) and [q, q + m) share an address.
+bool overlap(const float* p, int64_t n, const float* q, int64_t m) {
+    const uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a < b + (uintptr_t)m * sizeof(float) && b < a + (uintptr_t)n * sizeof(float);
+}
+
+// The attention shapes: D = H Dh, qkv [B,T,3D], probs [B,H,T,T].
+Check& check_attention(Check& c, const mo_context* ctx, const float* qkv, const float* probs, const int32_t* lengths,
+                       int64_t B, int64_t T, int64_t H, int64_t Dh) {
+    c.ptr("qkv", qkv).ptr("probs", probs).ptr("lengths", lengths).dim("B", B).dim("T", T).dim("H", H).dim("Dh", Dh);
+    c.elements("qkv", {B, T, 3, H, Dh}).elements("probs", {B, H, T, T});
+    if (c) c.dim("D = H Dh", H * Dh);
+    return check_lengths(c, ctx, lengths, B, T);
+}
+
+Check& check_pool_mode(Check& c, int mode) {
+    if (c && mode != MO_POOL_MEAN && mode != MO_POOL_FIRST)
+        c.fail("mode must be MO_POOL_MEAN (0) or MO_POOL_FIRST (1) (got %d)", mode);
+    return c;
+}
+
 }  // namespace
 
 extern "C" {
@@ -301,7 +334,8 @@ mo_context* mo_context_create(int backend, int device) {
     const char* op = "mo_context_create";
     try {
         if (backend == MO_BACKEND_CPU) {
-            mo_context* ctx = new mo_context{MO_BACKEND_CPU, 0, nullptr};  // the CPU ignores `device`
+            // The CPU ignores `device`.
+            mo_context* ctx = new mo_context{MO_BACKEND_CPU, 0, nullptr, MO_PRECISION_FP32};
             return ctx;
         }
         if (backend != MO_BACKEND_CUDA) {
@@ -324,7 +358,7 @@ mo_context* mo_context_create(int backend, int device) {
             return nullptr;
         }
         try {
-            return new mo_context{MO_BACKEND_CUDA, device, stream};
+            return new mo_context{MO_BACKEND_CUDA, device, stream, MO_PRECISION_FP32};
         } catch (...) {
             cuda_stream_destroy(device, stream);
             throw;
@@ -708,6 +742,155 @@ int mo_cnn_backward_params(mo_context* ctx, float* d_params, const float* d_logi
         if (!check_argmax(c, ctx, argmax, lengths, widths, K, F, B)) return MO_ERR_INVALID;
         return MO_RUN(ctx, cnn_backward_params, d_params, d_logits, feat, argmax, x, lengths, params, widths, K, F, C,
                       B, T, D);
+    });
+}
+
+// ---- word-level gates ----
+
+int mo_gather_gates(mo_context* ctx, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                    int64_t P, int64_t S, int64_t N, int64_t T, int64_t W) {
+    return guarded("mo_gather_gates", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("out", out).ptr("in", in).ptr("group", group).dim("P", P).dim("S", S);
+        check_gate_sizes(c, lengths, N, T).dim("W", W).elements("out", {P, S, N, T}).elements("in", {P, S, N, W});
+        check_lengths(c, ctx, lengths, N, T);
+        if (!check_group(c, ctx, group, lengths, N, T, W)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, gather_gates, out, in, group, lengths, P, S, N, T, W);
+    });
+}
+
+int mo_segment_sum(mo_context* ctx, float* out, const float* in, const int32_t* group, const int32_t* lengths,
+                   int64_t P, int64_t N, int64_t T, int64_t W) {
+    return guarded("mo_segment_sum", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("out", out).ptr("in", in).ptr("group", group).dim("P", P);
+        check_gate_sizes(c, lengths, N, T).dim("W", W).elements("in", {P, N, T}).elements("out", {P, N, W});
+        check_lengths(c, ctx, lengths, N, T);
+        if (!check_group(c, ctx, group, lengths, N, T, W)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, segment_sum, out, in, group, lengths, P, N, T, W);
+    });
+}
+
+// ---- transformer encoder ops ----
+
+int mo_set_matmul_precision(mo_context* ctx, int precision) {
+    return guarded("mo_set_matmul_precision", [&](Check& c) -> int {
+        if (c.ctx(ctx) && precision != MO_PRECISION_FP32 && precision != MO_PRECISION_TF32 &&
+            precision != MO_PRECISION_BF16)
+            c.fail("precision must be MO_PRECISION_FP32 (0), MO_PRECISION_TF32 (1) or MO_PRECISION_BF16 (2) (got %d)",
+                   precision);
+        if (!c) return MO_ERR_INVALID;
+        ctx->precision = precision;  // the CPU always computes in FP32
+        return MO_OK;
+    });
+}
+
+int mo_matmul(mo_context* ctx, float* c_, const float* a, const float* b, const float* bias, int64_t M, int64_t N,
+              int64_t K, int trans_b, float beta) {
+    return guarded("mo_matmul", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("c", c_).ptr("a", a).ptr("b", b).dim("M", M).dim("N", N).dim("K", K);
+        c.elements("c", {M, N}).elements("a", {M, K}).elements("b", {K, N}).flag("trans_b", trans_b);
+        if (c && beta != 0.0f && beta != 1.0f) c.fail("beta must be 0 or 1 (got %g)", beta);
+        if (c && overlap(c_, M * N, a, M * K)) c.fail("c must not overlap a");
+        if (c && overlap(c_, M * N, b, K * N)) c.fail("c must not overlap b");
+        if (!c) return MO_ERR_INVALID;
+#ifdef MASKOPT_WITH_CUDA
+        if (ctx->backend == MO_BACKEND_CUDA)  // MO_RUN's arguments plus the context's precision
+            return cuda_result(c.op(), cuda_set_device(ctx->device)
+                                           ?: cuda_matmul(ctx->stream, c_, a, b, bias, M, N, K, trans_b, beta,
+                                                          ctx->precision));
+#endif
+        cpu_matmul(c_, a, b, bias, M, N, K, trans_b, beta);
+        return MO_OK;
+    });
+}
+
+int mo_add(mo_context* ctx, float* y, const float* a, const float* b, int64_t n) {
+    return guarded("mo_add", [&](Check& c) -> int {  // y may alias a or b
+        if (!c.ctx(ctx).ptr("y", y).ptr("a", a).ptr("b", b).count("n", n)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, add, y, a, b, n);
+    });
+}
+
+int mo_add_position(mo_context* ctx, float* y, const float* x, const float* pos, const float* type,
+                    const int32_t* lengths, int64_t B, int64_t T, int64_t D) {
+    return guarded("mo_add_position", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("y", y).ptr("x", x).ptr("pos", pos).ptr("type", type);
+        c.ptr("lengths", lengths).dim("B", B).dim("T", T).dim("D", D).elements("y", {B, T, D});
+        if (!check_lengths(c, ctx, lengths, B, T)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, add_position, y, x, pos, type, lengths, B, T, D);
+    });
+}
+
+int mo_layernorm_forward(mo_context* ctx, float* y, float* mean, float* rstd, const float* x, const float* gamma,
+                         const float* beta, int64_t R, int64_t D, float eps) {
+    return guarded("mo_layernorm_forward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("y", y).ptr("mean", mean).ptr("rstd", rstd).ptr("x", x).ptr("gamma", gamma).ptr("beta", beta);
+        c.dim("R", R).dim("D", D).elements("x", {R, D}).positive("eps", eps);
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, layernorm_forward, y, mean, rstd, x, gamma, beta, R, D, eps);
+    });
+}
+
+int mo_layernorm_backward(mo_context* ctx, float* dx, const float* dy, const float* x, const float* mean,
+                          const float* rstd, const float* gamma, int64_t R, int64_t D) {
+    return guarded("mo_layernorm_backward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("dx", dx).ptr("dy", dy).ptr("x", x).ptr("mean", mean).ptr("rstd", rstd).ptr("gamma", gamma);
+        c.dim("R", R).dim("D", D).elements("x", {R, D});
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, layernorm_backward, dx, dy, x, mean, rstd, gamma, R, D);
+    });
+}
+
+int mo_gelu_forward(mo_context* ctx, float* y, const float* x, int64_t n) {
+    return guarded("mo_gelu_forward", [&](Check& c) -> int {
+        if (!c.ctx(ctx).ptr("y", y).ptr("x", x).count("n", n)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, gelu_forward, y, x, n);
+    });
+}
+
+int mo_gelu_backward(mo_context* ctx, float* dx, const float* dy, const float* x, int64_t n) {
+    return guarded("mo_gelu_backward", [&](Check& c) -> int {
+        if (!c.ctx(ctx).ptr("dx", dx).ptr("dy", dy).ptr("x", x).count("n", n)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, gelu_backward, dx, dy, x, n);
+    });
+}
+
+int mo_attention_forward(mo_context* ctx, float* out, float* probs, const float* qkv, const int32_t* lengths,
+                         int64_t B, int64_t T, int64_t H, int64_t Dh) {
+    return guarded("mo_attention_forward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("out", out);
+        if (!check_attention(c, ctx, qkv, probs, lengths, B, T, H, Dh)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, attention_forward, out, probs, qkv, lengths, B, T, H, Dh);
+    });
+}
+
+int mo_attention_backward(mo_context* ctx, float* d_qkv, const float* d_out, const float* qkv, const float* probs,
+                          const int32_t* lengths, int64_t B, int64_t T, int64_t H, int64_t Dh) {
+    return guarded("mo_attention_backward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("d_qkv", d_qkv).ptr("d_out", d_out);
+        if (!check_attention(c, ctx, qkv, probs, lengths, B, T, H, Dh)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, attention_backward, d_qkv, d_out, qkv, probs, lengths, B, T, H, Dh);
+    });
+}
+
+int mo_pool_forward(mo_context* ctx, float* y, const float* x, const int32_t* lengths, int64_t B, int64_t T,
+                    int64_t D, int mode) {
+    return guarded("mo_pool_forward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("y", y).ptr("x", x);
+        c.ptr("lengths", lengths).dim("B", B).dim("T", T).dim("D", D).elements("x", {B, T, D});
+        check_pool_mode(c, mode);
+        if (!check_lengths(c, ctx, lengths, B, T)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, pool_forward, y, x, lengths, B, T, D, mode);
+    });
+}
+
+int mo_pool_backward(mo_context* ctx, float* dx, const float* dy, const int32_t* lengths, int64_t B, int64_t T,
+                     int64_t D, int mode) {
+    return guarded("mo_pool_backward", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("dx", dx).ptr("dy", dy);
+        c.ptr("lengths", lengths).dim("B", B).dim("T", T).dim("D", D).elements("dx", {B, T, D});
+        check_pool_mode(c, mode);
+        if (!check_lengths(c, ctx, lengths, B, T)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, pool_backward, dx, dy, lengths, B, T, D, mode);
     });
 }
 

@@ -8,6 +8,12 @@
 // where windows tie bit for bit (constant rows: the first window must win on both). Samples
 // whose clamp state differs because z sits within float noise of 0 or 1 are excused for dz (reported).
 // One line per check: op, shape, max |diff|, PASS/FAIL, and on failure the first mismatching indices.
+// Word gates and encoder ops (own shape lists after the per-Shape loop): gather_gates bit-exact; the
+// elementwise ops on aligned, unaligned (one float in) and in-place arrays; LayerNorm with shifted and narrow
+// rows (eps 1e-12 and 1e-5, D up to 1500); pooling in both modes; attention with ragged lengths for Dh = 1,
+// odd Dh, T = 512 and the BERT-like B=8 T=128 H=12 Dh=32 (the backward gets the CPU's probs); matmul on odd
+// and BERT-like shapes with trans_b 0/1, bias NULL/non-NULL, beta 0 (c poisoned) / 1, in FP32 (1e-4), TF32
+// (2e-3) and BF16 (2e-2), each tolerance relative to the row scale, reported as "max rel".
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -146,13 +152,13 @@ void both(const char* op, F&& f) {
 using Excuse = std::function<bool(int64_t)>;
 
 void report(const std::string& name, const std::string& shape, double maxdiff, const std::vector<std::string>& bad,
-            int64_t nbad, int64_t excused) {
+            int64_t nbad, int64_t excused, const char* what = "max|diff|") {
     ++g_checks;
     const bool pass = nbad == 0;
     if (!pass) ++g_failures;
     char extra[64] = "";
     if (excused > 0) snprintf(extra, sizeof extra, "  (%" PRId64 " excused)", excused);
-    printf("%-30s %-36s max|diff| %.3e  %s%s\n", name.c_str(), shape.c_str(), maxdiff, pass ? "PASS" : "FAIL",
+    printf("%-30s %-36s %s %.3e  %s%s\n", name.c_str(), shape.c_str(), what, maxdiff, pass ? "PASS" : "FAIL",
            extra);
     if (!pass) {
         printf("    %" PRId64 " mismatches; first:\n", nbad);
@@ -635,6 +641,307 @@ void test_cnn(const Shape& sh, Rng& rng) {
     }
 }
 
+// ---- word gates and transformer encoder ops ----
+
+std::string dims(std::initializer_list<std::pair<const char*, int64_t>> kv) {
+    std::string s;
+    for (const auto& p : kv) {
+        if (!s.empty()) s += " ";
+        s += p.first;
+        s += "=";
+        s += std::to_string(p.second);
+    }
+    return s;
+}
+
+// Word groups of a BERT-like tokenization: t = 0 is [CLS] and the last real token [SEP] (both -1, when
+// len > 2), words of 1..3 pieces numbered from 0 in between (ids past W - 1 become -1); padding holds junk
+// in [-1, W) that must be ignored.
+std::vector<int32_t> make_groups(Rng& rng, const std::vector<int32_t>& len, int64_t T, int64_t W) {
+    std::vector<int32_t> g((size_t)(len.size() * T));
+    for (size_t n = 0; n < len.size(); ++n) {
+        int32_t* row = g.data() + n * T;
+        int32_t next = 0, word = -1, left = 0;
+        for (int64_t t = 0; t < T; ++t) {
+            if (t >= len[n]) {
+                row[t] = (int32_t)rng.below(W + 1) - 1;
+            } else if (len[n] > 2 && (t == 0 || t == len[n] - 1)) {
+                row[t] = -1;
+            } else {
+                if (left == 0) {
+                    word = next++;
+                    left = 1 + rng.below(3);
+                }
+                --left;
+                row[t] = word < W ? word : -1;
+            }
+        }
+    }
+    return g;
+}
+
+void test_word_gates(Rng& rng) {
+    struct S {
+        int64_t P, S, N, T, W;
+    };
+    const S shapes[] = {{1, 1, 1, 1, 1}, {2, 3, 4, 17, 9}, {1, 8, 16, 137, 60}, {2, 2, 5, 128, 40}, {1, 1, 3, 300, 7}};
+    for (const S& sh : shapes) {
+        const std::string shape = dims({{"P", sh.P}, {"S", sh.S}, {"N", sh.N}, {"T", sh.T}, {"W", sh.W}});
+        const std::vector<int32_t> lv = make_lengths(rng, sh.N, sh.T);
+        Both<int32_t> len(lv);
+        Both<int32_t> grp(make_groups(rng, lv, sh.T, sh.W));
+        {
+            Both<float> in(normals(rng, sh.P * sh.S * sh.N * sh.W));
+            Both<float> out(sh.P * sh.S * sh.N * sh.T);
+            both("mo_gather_gates", [&](mo_context* c, bool g) {
+                return mo_gather_gates(c, out.at(g), in.at(g), grp.at(g), len.at(g), sh.P, sh.S, sh.N, sh.T, sh.W);
+            });
+            compare_bits("gather_gates", shape, out.h, out.gpu());
+        }
+        {
+            Both<float> in(normals(rng, sh.P * sh.N * sh.T));
+            Both<float> out(sh.P * sh.N * sh.W);
+            both("mo_segment_sum", [&](mo_context* c, bool g) {
+                return mo_segment_sum(c, out.at(g), in.at(g), grp.at(g), len.at(g), sh.P, sh.N, sh.T, sh.W);
+            });
+            compare("segment_sum", shape, out.h, out.gpu(), 1e-6, 1e-6);
+        }
+    }
+}
+
+// mo_add (aligned, unaligned and in place), mo_add_position, mo_gelu_forward/backward.
+void test_elementwise(Rng& rng) {
+    for (int64_t n : {1ll, 3ll, 4ll, 1023ll, 100003ll}) {
+        for (int64_t off : {0ll, 1ll}) {  // off = 1: arrays start one float in (the scalar path)
+            const std::string shape = dims({{"n", n}, {"off", off}});
+            Both<float> a(normals(rng, n + off)), b(normals(rng, n + off));
+            {
+                Both<float> y(n + off);
+                both("mo_add", [&](mo_context* c, bool g) { return mo_add(c, y.at(g) + off, a.at(g) + off, b.at(g) + off, n); });
+                std::vector<float> yc(y.h.begin() + off, y.h.end()), yg = y.gpu();
+                compare_bits("add", shape, yc, std::vector<float>(yg.begin() + off, yg.end()));
+            }
+            {  // y aliases a
+                Both<float> y(a.h);
+                both("mo_add", [&](mo_context* c, bool g) { return mo_add(c, y.at(g) + off, y.at(g) + off, b.at(g) + off, n); });
+                compare_bits("add[in place]", shape, y.h, y.gpu());
+            }
+            std::vector<float> xv = normals(rng, n + off, 3.0);
+            const float specials[] = {0.0f, -0.0f, 10.0f, -10.0f, -5.5f, 1e-20f, 30.0f, -30.0f};
+            for (size_t i = 0; i < 8 && i < xv.size(); ++i) xv[i * 7 % xv.size()] = specials[i];
+            Both<float> x(xv), dy(normals(rng, n + off));
+            {
+                Both<float> y(n + off);
+                both("mo_gelu_forward",
+                     [&](mo_context* c, bool g) { return mo_gelu_forward(c, y.at(g) + off, x.at(g) + off, n); });
+                std::vector<float> yg = y.gpu();
+                yg.erase(yg.begin(), yg.begin() + off);
+                compare("gelu_forward", shape, std::vector<float>(y.h.begin() + off, y.h.end()), yg, 1e-6, 1e-5);
+            }
+            {
+                Both<float> dx(n + off);
+                both("mo_gelu_backward", [&](mo_context* c, bool g) {
+                    return mo_gelu_backward(c, dx.at(g) + off, dy.at(g) + off, x.at(g) + off, n);
+                });
+                std::vector<float> dg = dx.gpu();
+                dg.erase(dg.begin(), dg.begin() + off);
+                compare("gelu_backward", shape, std::vector<float>(dx.h.begin() + off, dx.h.end()), dg, 1e-6, 1e-5);
+            }
+        }
+    }
+    struct S {
+        int64_t B, T, D, P;  // P >= T position rows
+    };
+    for (const S& sh : {S{1, 1, 1, 1}, S{3, 7, 5, 9}, S{8, 128, 384, 512}, S{2, 33, 768, 40}, S{4, 19, 6, 19}}) {
+        const std::string shape = dims({{"B", sh.B}, {"T", sh.T}, {"D", sh.D}, {"Ppos", sh.P}});
+        Both<int32_t> len(make_lengths(rng, sh.B, sh.T));
+        Both<float> x(normals(rng, sh.B * sh.T * sh.D)), pos(normals(rng, sh.P * sh.D)), type(normals(rng, sh.D));
+        Both<float> y(sh.B * sh.T * sh.D);
+        both("mo_add_position", [&](mo_context* c, bool g) {
+            return mo_add_position(c, y.at(g), x.at(g), pos.at(g), type.at(g), len.at(g), sh.B, sh.T, sh.D);
+        });
+        compare("add_position", shape, y.h, y.gpu(), 1e-6, 1e-6);
+    }
+}
+
+void test_layernorm(Rng& rng) {
+    struct S {
+        int64_t R, D;
+        float eps;
+    };
+    const S shapes[] = {{1, 1, 1e-12f}, {5, 7, 1e-12f},    {64, 33, 1e-5f},    {1024, 384, 1e-12f},
+                        {37, 768, 1e-12f}, {9, 1024, 1e-12f}, {3, 1500, 1e-12f}, {200, 128, 1e-5f}};
+    for (const S& sh : shapes) {
+        const std::string shape = dims({{"R", sh.R}, {"D", sh.D}}) + (sh.eps < 1e-6f ? " eps=1e-12" : " eps=1e-5");
+        std::vector<float> xv = normals(rng, sh.R * sh.D, 2.0);
+        for (int64_t r = 0; r < sh.R; ++r) {  // rows with large offsets (two-pass variance) and tiny spread
+            const float shift = rng.uniform(-5.0, 5.0), spread = r % 3 == 2 ? 0.1f : 1.0f;
+            for (int64_t d = 0; d < sh.D; ++d) xv[(size_t)(r * sh.D + d)] = shift + spread * xv[(size_t)(r * sh.D + d)];
+        }
+        Both<float> x(xv), gamma(normals(rng, sh.D, 0.5)), beta(normals(rng, sh.D, 0.5));
+        Both<float> y(sh.R * sh.D), mean(sh.R), rstd(sh.R);
+        both("mo_layernorm_forward", [&](mo_context* c, bool g) {
+            return mo_layernorm_forward(c, y.at(g), mean.at(g), rstd.at(g), x.at(g), gamma.at(g), beta.at(g), sh.R,
+                                        sh.D, sh.eps);
+        });
+        compare("layernorm_forward.y", shape, y.h, y.gpu(), 2e-5, 1e-4);
+        compare("layernorm_forward.mean", shape, mean.h, mean.gpu(), 1e-6, 1e-5);
+        compare("layernorm_forward.rstd", shape, rstd.h, rstd.gpu(), 1e-6, 1e-4);
+        // The backward gets the CPU's saved statistics on both sides.
+        Both<float> mu(mean.h), rs(rstd.h), dy(normals(rng, sh.R * sh.D));
+        Both<float> dx(sh.R * sh.D);
+        both("mo_layernorm_backward", [&](mo_context* c, bool g) {
+            return mo_layernorm_backward(c, dx.at(g), dy.at(g), x.at(g), mu.at(g), rs.at(g), gamma.at(g), sh.R, sh.D);
+        });
+        // dx scales with rstd (up to 1e2 on the narrow rows): tolerance relative to each row's rstd.
+        std::vector<float> dxg = dx.gpu();
+        std::vector<float> dxc_s(dx.h.size()), dxg_s(dx.h.size());
+        for (int64_t r = 0; r < sh.R; ++r)
+            for (int64_t d = 0; d < sh.D; ++d) {
+                const size_t i = (size_t)(r * sh.D + d);
+                const float k = 1.0f / std::max(1.0f, rs.h[(size_t)r]);
+                dxc_s[i] = dx.h[i] * k;
+                dxg_s[i] = dxg[i] * k;
+            }
+        compare("layernorm_backward.dx/rstd", shape, dxc_s, dxg_s, 2e-5, 1e-4);
+    }
+}
+
+void test_pool(Rng& rng) {
+    struct S {
+        int64_t B, T, D;
+    };
+    for (const S& sh : {S{1, 1, 1}, S{3, 7, 5}, S{8, 128, 768}, S{5, 300, 3}, S{16, 64, 384}}) {
+        Both<int32_t> len(make_lengths(rng, sh.B, sh.T));
+        Both<float> x(normals(rng, sh.B * sh.T * sh.D)), dy(normals(rng, sh.B * sh.D));
+        for (int mode : {MO_POOL_MEAN, MO_POOL_FIRST}) {
+            const std::string shape =
+                dims({{"B", sh.B}, {"T", sh.T}, {"D", sh.D}}) + (mode == MO_POOL_MEAN ? " mean" : " first");
+            Both<float> y(sh.B * sh.D);
+            both("mo_pool_forward", [&](mo_context* c, bool g) {
+                return mo_pool_forward(c, y.at(g), x.at(g), len.at(g), sh.B, sh.T, sh.D, mode);
+            });
+            compare("pool_forward", shape, y.h, y.gpu(), 1e-6, 1e-5);
+            Both<float> dx(sh.B * sh.T * sh.D);
+            both("mo_pool_backward", [&](mo_context* c, bool g) {
+                return mo_pool_backward(c, dx.at(g), dy.at(g), len.at(g), sh.B, sh.T, sh.D, mode);
+            });
+            compare("pool_backward", shape, dx.h, dx.gpu(), 1e-7, 1e-6);
+        }
+    }
+}
+
+void test_attention(Rng& rng) {
+    struct S {
+        int64_t B, T, H, Dh;
+    };
+    // Covers Dh = 1, odd Dh, Dh > 32 (several column chunks), T not a multiple of the 16-row / 8-key / 64-key
+    // tiles, T > 256, T = 512 (the largest shared-memory rows), and the BERT-base-like B=8 T=128 H=12 Dh=32.
+    const S shapes[] = {{1, 1, 1, 1},   {2, 5, 3, 7},    {3, 17, 2, 33},  {8, 128, 12, 32},
+                        {2, 64, 4, 64}, {2, 300, 2, 16}, {1, 512, 2, 64}, {4, 77, 3, 40}};
+    for (const S& sh : shapes) {
+        const int64_t B = sh.B, T = sh.T, H = sh.H, Dh = sh.Dh, D = H * Dh;
+        const std::string shape = dims({{"B", B}, {"T", T}, {"H", H}, {"Dh", Dh}});
+        Both<int32_t> len(make_lengths(rng, B, T));
+        Both<float> qkv(normals(rng, B * T * 3 * D));
+        Both<float> out(B * T * D), probs(B * H * T * T);
+        both("mo_attention_forward", [&](mo_context* c, bool g) {
+            return mo_attention_forward(c, out.at(g), probs.at(g), qkv.at(g), len.at(g), B, T, H, Dh);
+        });
+        compare("attention_forward.out", shape, out.h, out.gpu(), 1e-5, 1e-4);
+        compare("attention_forward.probs", shape, probs.h, probs.gpu(), 1e-6, 1e-4);
+        // The backward gets the CPU's probabilities on both sides; d_out is nonzero at padding rows too
+        // (they must be ignored).
+        Both<float> p_in(probs.h), dout(normals(rng, B * T * D));
+        Both<float> dqkv(B * T * 3 * D);
+        both("mo_attention_backward", [&](mo_context* c, bool g) {
+            return mo_attention_backward(c, dqkv.at(g), dout.at(g), qkv.at(g), p_in.at(g), len.at(g), B, T, H, Dh);
+        });
+        compare("attention_backward.d_qkv", shape, dqkv.h, dqkv.gpu(), 2e-5, 2e-4);
+    }
+}
+
+// |gpu - cpu| <= rtol * scale[m] for c [M,N]; the reported number is the largest |gpu - cpu| / scale[m].
+void compare_rows(const std::string& name, const std::string& shape, const std::vector<float>& cpu,
+                  const std::vector<float>& gpu, const std::vector<double>& scale, int64_t M, int64_t N, double rtol) {
+    double maxrel = 0.0;
+    int64_t nbad = 0;
+    std::vector<std::string> bad;
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+            const size_t i = (size_t)(m * N + n);
+            const double c = cpu[i], g = gpu[i];
+            const double rel = (isfinite(c) && isfinite(g)) ? fabs(c - g) / scale[(size_t)m] : INFINITY;
+            if (rel > maxrel) maxrel = rel;
+            if (rel <= rtol) continue;
+            if (nbad++ < 6) {
+                char s[200];
+                snprintf(s, sizeof s, "[%" PRId64 ",%" PRId64 "] cpu %.9g gpu %.9g rel %.3e (row scale %.3e)", m, n,
+                         c, g, rel, scale[(size_t)m]);
+                bad.push_back(s);
+            }
+        }
+    report(name, shape, maxrel, bad, nbad, 0, "max rel ");
+}
+
+void test_matmul(Rng& rng) {
+    struct S {
+        int64_t M, N, K;
+        bool all;  // every (trans_b, bias, beta) combination; else two of them
+    };
+    const S shapes[] = {{1, 1, 1, true},     {3, 5, 7, true},      {17, 33, 65, true},  {129, 67, 31, true},
+                        {64, 64, 64, true},  {1000, 37, 1, true},  {8, 2, 768, true},   {130, 129, 257, true},
+                        {300, 200, 96, true}, {1024, 1536, 384, false}, {512, 384, 1536, false}};
+    const char* pname[] = {"fp32", "tf32", "bf16"};
+    const double ptol[] = {1e-4, 2e-3, 2e-2};
+    for (const S& sh : shapes) {
+        const int64_t M = sh.M, N = sh.N, K = sh.K;
+        std::vector<float> av = normals(rng, M * K);
+        Both<float> a(av), bias(normals(rng, N));
+        const std::vector<float> c0 = normals(rng, M * N);
+        // Row scale for the tolerance: the row's largest |c| on the CPU, but at least the typical size of a
+        // dot product of this row of a with a column of op(b) (rows of a few outputs can cancel).
+        std::vector<double> anorm((size_t)M);
+        for (int64_t m = 0; m < M; ++m) {
+            double s = 0.0;
+            for (int64_t k = 0; k < K; ++k) s += (double)av[(size_t)(m * K + k)] * av[(size_t)(m * K + k)];
+            anorm[(size_t)m] = sqrt(s);
+        }
+        for (int trans_b = 0; trans_b <= 1; ++trans_b) {
+            std::vector<float> bv = normals(rng, K * N);
+            double bnorm = 0.0;  // rms over the N columns of op(b) of their norms (b is random: ~ sqrt(K))
+            for (float v : bv) bnorm += (double)v * v;
+            bnorm = sqrt(bnorm / (double)N);
+            Both<float> b(bv);
+            for (int combo = 0; combo < 4; ++combo) {
+                const bool with_bias = combo & 1;
+                const float beta = (combo & 2) ? 1.0f : 0.0f;
+                if (!sh.all && combo != (trans_b ? 1 : 2)) continue;
+                char tag[96];
+                snprintf(tag, sizeof tag, " tb=%d bias=%d beta=%g", trans_b, (int)with_bias, beta);
+                const std::string shape = dims({{"M", M}, {"N", N}, {"K", K}}) + tag;
+                for (int prec = MO_PRECISION_FP32; prec <= MO_PRECISION_BF16; ++prec) {
+                    Both<float> c(M * N);  // poisoned: beta = 0 must not read it
+                    if (beta != 0.0f) c.set(c0);
+                    ok(mo_set_matmul_precision(g_gpu, prec), "mo_set_matmul_precision");
+                    both("mo_matmul", [&](mo_context* ctx, bool g) {
+                        return mo_matmul(ctx, c.at(g), a.at(g), b.at(g), with_bias ? bias.at(g) : nullptr, M, N, K,
+                                         trans_b, beta);
+                    });
+                    ok(mo_set_matmul_precision(g_gpu, MO_PRECISION_FP32), "mo_set_matmul_precision");
+                    std::vector<double> scale((size_t)M);
+                    for (int64_t m = 0; m < M; ++m) {
+                        double mx = anorm[(size_t)m] * bnorm / sqrt((double)K);
+                        for (int64_t n = 0; n < N; ++n) mx = std::max(mx, (double)fabsf(c.h[(size_t)(m * N + n)]));
+                        scale[(size_t)m] = mx > 0.0 ? mx : 1.0;
+                    }
+                    compare_rows(std::string("matmul.") + pname[prec], shape, c.h, c.gpu(), scale, M, N, ptol[prec]);
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -672,6 +979,16 @@ int main() {
         test_adam(sh, rng, (int)i);
         test_embed(sh, rng);
         test_cnn(sh, rng);
+    }
+    // Word gates and the encoder ops: their own shape lists (ragged lengths, odd and BERT-like sizes).
+    {
+        Rng rng(0xE2C0DE00ull);
+        test_word_gates(rng);
+        test_elementwise(rng);
+        test_layernorm(rng);
+        test_pool(rng);
+        test_attention(rng);
+        test_matmul(rng);
     }
 
     mo_context_destroy(g_gpu);

@@ -27,16 +27,11 @@ public interface Classifier extends AutoCloseable {
     /** Longest sequence, in tokens, that the model accepts. */
     int maxLength();
 
-    /** Tokenizes a text. */
+    /** Tokenizes a text into tokens, words and baseline ids (see {@link Encoding}). */
     Encoding encode(String text);
 
     /** Writes {@code out[N,T,D]}: the embedding of {@code ids[N,T]} where t &lt; length, 0 at padding. */
     void embed(Tensor ids, Tensor lengths, Tensor out);
-
-    /** The embedding that replaces a masked-out token (the baseline), one vector of width D. */
-    default float[] baselineEmbedding() {
-        return new float[embeddingDim()];
-    }
 
     /** Writes {@code logits[B,C]} for {@code inputs[B,T,D]}. */
     void forward(Tensor inputs, Tensor lengths, Tensor logits);

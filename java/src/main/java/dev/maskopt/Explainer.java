@@ -120,26 +120,39 @@ public final class Explainer implements AutoCloseable {
         NativeCore.Context cx = ctx(dev);
         int n = encodings.size(), c = model.labels().size(), d = model.embeddingDim();
         int s = config.samples(), p = config.gate().parameters(), steps = config.steps();
+
+        // Tokens: ids, lengths and embeddings E [N,T,D]; words: one gate each, group [N,T] maps tokens to them.
         Batch batch = scope.add(Batch.of(model, encodings));
         int t = batch.length;
         int[] lens = batch.lengths;
         Tensor lensT = batch.lengthsTensor;
         Tensor emb = batch.embeddings;
-        float[] base = model.baselineEmbedding();
-        if (base.length != d) {
-            throw new IllegalArgumentException("baseline embedding has width " + base.length + ", expected " + d);
+        int w = 0;
+        for (Encoding e : encodings) {
+            w = Math.max(w, e.words().size());
         }
-        for (float x : base) {
-            if (!Float.isFinite(x)) {
-                throw new IllegalArgumentException("baseline embedding contains NaN or infinite values");
+        int[] wordLens = new int[n], group = new int[n * t], baseIds = new int[n * t];
+        for (int k = 0; k < n; k++) {
+            Encoding e = encodings.get(k);
+            wordLens[k] = e.words().size();
+            if (wordLens[k] == 0) {
+                throw new IllegalArgumentException("text " + k + " has no maskable word");
             }
+            int[] wordOf = e.wordOfToken(), base = e.baselineIds();
+            java.util.Arrays.fill(group, k * t, (k + 1) * t, -1);
+            System.arraycopy(wordOf, 0, group, k * t, wordOf.length);
+            System.arraycopy(base, 0, baseIds, k * t, base.length);
         }
-
-        // Check the embedded texts and predict on the full inputs.
-        if (emb.countNonFinite() > 0) {
+        Tensor groupT = scope.add(dev.upload(group, n, t));
+        Tensor wordLensT = scope.add(dev.upload(wordLens, n));
+        // The baseline B [N,T,D]: what each token becomes when masked (special tokens stay themselves).
+        Tensor base = scope.add(dev.floats(n, t, d));
+        try (Tensor baseIdsT = dev.upload(baseIds, n, t)) {
+            model.embed(baseIdsT, lensT, base);
+        }
+        if (emb.countNonFinite() > 0 || base.countNonFinite() > 0) {
             throw new IllegalArgumentException("the model's embeddings contain NaN or infinite values");
         }
-        Tensor baseT = scope.add(dev.upload(base, d));
         float[] probs = batch.probabilities(model);
         int[] target = new int[n];
         int[] predicted = new int[n];
@@ -149,15 +162,18 @@ public final class Explainer implements AutoCloseable {
         }
         Tensor targetT = scope.add(dev.upload(target, n));
 
-        // The optimization loop: a fixed sequence of operations on the device.
-        Tensor theta = scope.add(dev.upload(gates.initialParameters(n, t), p, n, t));
-        Tensor m = scope.add(dev.floats(p, n, t));
-        Tensor v = scope.add(dev.floats(p, n, t));
+        // The optimization loop: a fixed sequence of operations on the device, no transfers.
+        Tensor theta = scope.add(dev.upload(gates.initialParameters(n, w), p, n, w));
+        Tensor m = scope.add(dev.floats(p, n, w));
+        Tensor v = scope.add(dev.floats(p, n, w));
         m.fill(0f);
         v.fill(0f);
-        Tensor dTheta = scope.add(dev.floats(p, n, t));
+        Tensor dTheta = scope.add(dev.floats(p, n, w));
+        Tensor zWord = scope.add(dev.floats(s, n, w));
+        Tensor dzWord = scope.add(dev.floats(p, s, n, w));
         Tensor z = scope.add(dev.floats(s, n, t));
         Tensor dz = scope.add(dev.floats(p, s, n, t));
+        Tensor dThetaToken = scope.add(dev.floats(p, n, t));
         Tensor mixed = scope.add(dev.floats(2L * s * n, t, d));
         Tensor dMixed = scope.add(dev.floats(2L * s * n, t, d));
         Tensor logits = scope.add(dev.floats(2L * s * n, c));
@@ -165,54 +181,58 @@ public final class Explainer implements AutoCloseable {
         Tensor rowLens = scope.add(dev.upload(repeat(lens, 2 * s), 2L * s * n));
         Tensor trace = scope.add(dev.floats(steps, 2, n, 2));
         for (int step = 0; step < steps; step++) {
-            gates.sample(z, dz, theta, lensT, s, n, t, step);
-            check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(baseT), i(lensT), s, n, t, d, 0), "mix_forward");
+            gates.sample(zWord, dzWord, theta, wordLensT, s, n, w, step);
+            check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(groupT), i(lensT), 1, s, n, t, w), "gather_gates");
+            check(NativeCore.mo_gather_gates(cx, f(dz), f(dzWord), i(groupT), i(lensT), p, s, n, t, w), "gather_gates");
+            check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lensT), s, n, t, d, 1), "mix_forward");
             model.forward(mixed, rowLens, logits);
             check(NativeCore.mo_objective(cx, f(trace, (long) step * 4 * n), f(dLogits), f(logits), i(targetT), s, n, c,
                     (float) config.sufficiencyWeight(), (float) config.comprehensivenessWeight()), "objective");
             model.backward(dLogits, dMixed);
-            check(NativeCore.mo_mix_backward(cx, f(dTheta), f(dMixed), f(dz), f(emb), f(baseT), i(lensT), p, s, n, t, d,
-                    0), "mix_backward");
-            gates.regularize(dTheta, trace, (long) step * 4 * n + 2L * n, theta, lensT, n, t);
-            check(NativeCore.mo_adam_update(cx, f(theta), f(m), f(v), f(dTheta), (long) p * n * t,
+            check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(emb), f(base), i(lensT), p, s, n, t,
+                    d, 1), "mix_backward");
+            check(NativeCore.mo_segment_sum(cx, f(dTheta), f(dThetaToken), i(groupT), i(lensT), p, n, t, w),
+                    "segment_sum");
+            gates.regularize(dTheta, trace, (long) step * 4 * n + 2L * n, theta, wordLensT, n, w);
+            check(NativeCore.mo_adam_update(cx, f(theta), f(m), f(v), f(dTheta), (long) p * n * w,
                     (float) config.learningRate(), (float) config.beta1(), (float) config.beta2(),
                     (float) config.adamEpsilon(), (float) config.weightDecay(), step + 1), "adam_update");
         }
 
-        // Decode the deterministic gates into rationales and certify them with one more forward pass.
-        Tensor zDet = scope.add(dev.floats(n, t));
-        Tensor pKeep = scope.add(dev.floats(n, t));
-        Tensor scratch = scope.add(dev.floats(n, t));
-        gates.decode(zDet, pKeep, scratch, theta, lensT, n, t);
+        // Decode the deterministic word gates into rationales and certify them with one more forward pass.
+        Tensor zDet = scope.add(dev.floats(n, w));
+        Tensor pKeep = scope.add(dev.floats(n, w));
+        Tensor scratch = scope.add(dev.floats(n, w));
+        gates.decode(zDet, pKeep, scratch, theta, wordLensT, n, w);
         float[] gateValues = zDet.toFloatArray();
         float[] keep = pKeep.toFloatArray();
-        float[] binary = new float[n * t];
+        float[] binary = new float[n * w];
         for (int k = 0; k < n; k++) {
-            for (int j = 0; j < lens[k]; j++) {
-                binary[k * t + j] = gateValues[k * t + j] >= config.threshold() ? 1f : 0f;
+            for (int j = 0; j < wordLens[k]; j++) {
+                binary[k * w + j] = gateValues[k * w + j] >= config.threshold() ? 1f : 0f;
             }
         }
-        float[] certified = certify(binary, emb, baseT, lensT, lens, n, t, c, d, scope);
+        float[] certified = certify(binary, emb, base, groupT, lensT, lens, n, t, w, d, scope);
         float[] traceValues = trace.toFloatArray();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         List<Explanation> out = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
-            int len = lens[k];
+            int len = wordLens[k];
             double[] g = new double[len], pk = new double[len];
             boolean[] sel = new boolean[len];
             for (int j = 0; j < len; j++) {
-                g[j] = gateValues[k * t + j];
-                float pj = keep[k * t + j];
+                g[j] = gateValues[k * w + j];
+                float pj = keep[k * w + j];
                 pk[j] = gates.decodesClosedProbability() ? 1.0 - pj : pj;
-                sel[j] = binary[k * t + j] > 0;
+                sel[j] = binary[k * w + j] > 0;
             }
             double[] pr = new double[c];
             for (int j = 0; j < c; j++) {
                 pr[j] = probs[k * c + j];
             }
-            List<String> tokens = encodings.get(k).tokens();
-            out.add(new Explanation(tokens, g, pk, sel, Explanation.spansOf(tokens, sel), model.labels(), predicted[k],
+            List<String> words = encodings.get(k).words();
+            out.add(new Explanation(words, g, pk, sel, Explanation.spansOf(words, sel), model.labels(), predicted[k],
                     target[k], pr, certified[k * c + target[k]], certified[(n + k) * c + target[k]],
                     traceOf(traceValues, k, n, steps), seconds));
         }
@@ -220,12 +240,14 @@ public final class Explainer implements AutoCloseable {
     }
 
     /** Probabilities [2,N,C]: rationale kept only (first N rows), rationale removed (last N rows). */
-    private float[] certify(float[] binary, Tensor emb, Tensor base, Tensor lensT, int[] lens, int n, int t, int c, int d,
-            Scope scope) {
+    private float[] certify(float[] binaryWords, Tensor emb, Tensor base, Tensor groupT, Tensor lensT, int[] lens, int n,
+            int t, int w, int d, Scope scope) {
         Device dev = model.device();
-        Tensor zb = scope.add(dev.upload(binary, 1, n, t));
+        Tensor zWord = scope.add(dev.upload(binaryWords, 1, n, w));
+        Tensor z = scope.add(dev.floats(1, n, t));
+        check(NativeCore.mo_gather_gates(ctx(dev), f(z), f(zWord), i(groupT), i(lensT), 1, 1, n, t, w), "gather_gates");
         Tensor mixed = scope.add(dev.floats(2L * n, t, d));
-        check(NativeCore.mo_mix_forward(ctx(dev), f(mixed), f(zb), f(emb), f(base), i(lensT), 1, n, t, d, 0),
+        check(NativeCore.mo_mix_forward(ctx(dev), f(mixed), f(z), f(emb), f(base), i(lensT), 1, n, t, d, 1),
                 "mix_forward");
         Tensor rowLens = scope.add(dev.upload(repeat(lens, 2), 2L * n));
         return Batch.probabilities(model, mixed, rowLens, 2L * n);

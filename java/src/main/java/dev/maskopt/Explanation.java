@@ -12,10 +12,10 @@ import java.util.List;
  * {@code sufficiency = p_y(text) - p_y(rationale only)} (lower is better) and
  * {@code comprehensiveness = p_y(text) - p_y(text without rationale)} (higher is better).
  *
- * @param tokens the tokens of the text
- * @param gates per-token deterministic (test-time) gate in [0, 1]
- * @param keepProbabilities per-token probability that the stochastic gate is non-zero
- * @param rationale per-token membership in the rationale
+ * @param words the words of the text (the units of the rationale; each word's tokens share one gate)
+ * @param gates per-word deterministic (test-time) gate in [0, 1]
+ * @param keepProbabilities per-word probability that the stochastic gate is non-zero
+ * @param rationale per-word membership in the rationale
  * @param spans the rationale's contiguous runs
  * @param labels the class names
  * @param predicted the model's predicted class on the full text
@@ -27,7 +27,7 @@ import java.util.List;
  * @param seconds wall-clock time of the whole explanation call, shared by the texts explained together
  */
 public record Explanation(
-        List<String> tokens,
+        List<String> words,
         double[] gates,
         double[] keepProbabilities,
         boolean[] rationale,
@@ -54,7 +54,7 @@ public record Explanation(
             double expectedTransitions) {}
 
     public Explanation {
-        tokens = List.copyOf(tokens);
+        words = List.copyOf(words);
         gates = gates.clone();
         keepProbabilities = keepProbabilities.clone();
         rationale = rationale.clone();
@@ -62,14 +62,14 @@ public record Explanation(
         labels = List.copyOf(labels);
         probabilities = probabilities.clone();
         trace = List.copyOf(trace);
-        int n = tokens.size();
+        int n = words.size();
         if (gates.length != n || keepProbabilities.length != n || rationale.length != n) {
-            throw new IllegalArgumentException("per-token arrays must have one entry per token");
+            throw new IllegalArgumentException("per-word arrays must have one entry per word");
         }
     }
 
-    /** Contiguous runs of selected tokens. */
-    public static List<Span> spansOf(List<String> tokens, boolean[] selected) {
+    /** Contiguous runs of selected words. */
+    public static List<Span> spansOf(List<String> words, boolean[] selected) {
         List<Span> spans = new ArrayList<>();
         int t = 0;
         while (t < selected.length) {
@@ -81,7 +81,7 @@ public record Explanation(
             while (t < selected.length && selected[t]) {
                 t++;
             }
-            spans.add(new Span(start, t, String.join(" ", tokens.subList(start, t))));
+            spans.add(new Span(start, t, String.join(" ", words.subList(start, t))));
         }
         return spans;
     }
@@ -106,12 +106,12 @@ public record Explanation(
         return probabilities.clone();
     }
 
-    /** Whether token {@code i} is in the rationale. */
+    /** Whether word {@code i} is in the rationale. */
     public boolean selected(int i) {
         return rationale[i];
     }
 
-    /** Number of rationale tokens. */
+    /** Number of rationale words. */
     public int rationaleSize() {
         int k = 0;
         for (boolean b : rationale) {
@@ -120,12 +120,12 @@ public record Explanation(
         return k;
     }
 
-    /** The rationale tokens, in order. */
-    public List<String> rationaleTokens() {
+    /** The rationale words, in order. */
+    public List<String> rationaleWords() {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < rationale.length; i++) {
             if (rationale[i]) {
-                out.add(tokens.get(i));
+                out.add(words.get(i));
             }
         }
         return out;

@@ -1,10 +1,10 @@
 package dev.maskopt;
 
 /**
- * A contiguous run of rationale tokens.
+ * A contiguous run of rationale words.
  *
- * @param start first token index (inclusive)
- * @param end last token index (exclusive)
- * @param text the tokens joined by spaces
+ * @param start first word index (inclusive)
+ * @param end last word index (exclusive)
+ * @param text the words joined by spaces
  */
 public record Span(int start, int end, String text) {}

@@ -55,7 +55,7 @@ class ExplainerTest {
     void explanationDescribesEveryTokenAndItsCertificate() {
         try (Explainer explainer = Explainer.create(model, FAST)) {
             Explanation e = explainer.explain("the movie was not very dull at all");
-            assertEquals(8, e.tokens().size());
+            assertEquals(8, e.words().size());
             assertEquals(8, e.gates().length);
             assertEquals(FAST.steps(), e.trace().size());
             for (double g : e.gates()) {

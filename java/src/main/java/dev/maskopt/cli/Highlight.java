@@ -10,13 +10,13 @@ final class Highlight {
     private Highlight() {}
 
     static String render(Explanation e, boolean[] gold, boolean color) {
-        List<String> tokens = e.tokens();
+        List<String> words = e.words();
         StringBuilder sb = new StringBuilder();
-        for (int j = 0; j < tokens.size(); j++) {
+        for (int j = 0; j < words.size(); j++) {
             if (j > 0) {
                 sb.append(' ');
             }
-            String w = tokens.get(j);
+            String w = words.get(j);
             boolean g = gold != null && gold[j];
             if (color) {
                 if (e.selected(j)) {

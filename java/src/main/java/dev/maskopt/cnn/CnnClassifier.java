@@ -145,7 +145,7 @@ public final class CnnClassifier implements Classifier {
         return paramCount;
     }
 
-    /** Whitespace tokens; unknown words map to {@link Vocabulary#UNK}. */
+    /** Whitespace tokens; unknown words map to {@link Vocabulary#UNK}; the baseline is {@link Vocabulary#PAD}. */
     @Override
     public Encoding encode(String text) {
         List<String> tokens = Vocabulary.tokenize(text);
@@ -153,7 +153,7 @@ public final class CnnClassifier implements Classifier {
         for (int j = 0; j < ids.length; j++) {
             ids[j] = vocabulary.id(tokens.get(j));
         }
-        return new Encoding(tokens, ids);
+        return Encoding.ofWords(tokens, ids, 0); // masked words become <pad>, the zero vector
     }
 
     @Override

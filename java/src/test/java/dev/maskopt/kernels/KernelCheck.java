@@ -1,11 +1,15 @@
 package dev.maskopt.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.maskopt.Backend;
 import dev.maskopt.Device;
 import dev.maskopt.Tensor;
+import dev.maskopt.internal.NativeCore;
+import dev.maskopt.internal.Natives;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,6 +17,8 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.junit.jupiter.params.provider.Arguments;
 
 /** Shared helpers of the kernel tests: backends, ragged shapes, poisoned outputs, tolerant comparisons. */
@@ -237,5 +243,129 @@ final class KernelCheck {
         double s = 0;
         for (int i = 0; i < w.length; i++) s += w[i] * y[i];
         return s;
+    }
+
+    // ---- argument validation (the ops added after ValidationTest's table) --------------------------
+
+    /**
+     * Scratch memory for validation calls: outputs poisoned, inputs valid for every small size (floats 0.5,
+     * lengths and word groups that are valid for any T and W). A pointer argument whose name equals
+     * {@link #nulled} is passed as NULL.
+     */
+    static final class Buffers implements AutoCloseable {
+        static final int SIZE = 4096;
+        final Device dev;
+        final Tensor out, out2, out3, in, lengths, group;
+        String nulled = "";
+
+        Buffers(Backend backend) {
+            dev = open(backend);
+            out = poison(dev, SIZE);
+            out2 = poison(dev, SIZE);
+            out3 = poison(dev, SIZE);
+            in = dev.floats(SIZE);
+            in.fill(0.5f);
+            int[] ones = new int[64];
+            Arrays.fill(ones, 1);
+            lengths = dev.upload(ones, 64); // length 1 is valid for every T
+            group = dev.upload(new int[SIZE], SIZE); // word 0: valid for every W
+        }
+
+        NativeCore.Context ctx() {
+            return nulled.equals("ctx") ? null : Natives.ctx(dev);
+        }
+
+        /** The float pointer argument `name` on tensor t, or NULL when that argument is the one nulled. */
+        FloatPointer f(String name, Tensor t) {
+            return nulled.equals(name) ? null : Natives.f(t);
+        }
+
+        IntPointer i(String name, Tensor t) {
+            return nulled.equals(name) ? null : Natives.i(t);
+        }
+
+        @Override
+        public void close() {
+            dev.close();
+        }
+    }
+
+    interface Call {
+        /** One call of the op with its arguments a[] (sizes and scalars, in the order of Op.args). */
+        int run(Buffers x, double[] a);
+    }
+
+    /**
+     * An op for validation: its scalar argument names (space-separated, the order of a[] in call) with valid
+     * defaults, which of them are sizes (rejected at 0 and -1), and which pointers must not be NULL. The first
+     * output is always Buffers.out.
+     */
+    record Op(String name, String args, double[] defaults, String sizes, String pointers, Call call) {
+        int index(String arg) {
+            int k = Arrays.asList(args.split(" ")).indexOf(arg);
+            if (k < 0) throw new IllegalArgumentException(name + " has no argument " + arg);
+            return k;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** One broken argument of one op: a scalar set to value, or (arg == null) the pointer `nulled` passed as NULL. */
+    record Bad(Op op, String arg, double value, String nulled) {
+        @Override
+        public String toString() {
+            return op.name() + ": " + (arg == null ? nulled + " = NULL" : arg + " = " + num(value));
+        }
+
+        private static String num(double v) {
+            return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+        }
+    }
+
+    /** Every size at 0 and -1, and every non-optional pointer at NULL. */
+    static List<Bad> sizeAndPointerCases(Op op) {
+        List<Bad> bad = new ArrayList<>();
+        for (String s : op.sizes().split(" ")) {
+            if (s.isEmpty()) continue;
+            bad.add(new Bad(op, s, 0, null));
+            bad.add(new Bad(op, s, -1, null));
+        }
+        for (String p : op.pointers().split(" ")) bad.add(new Bad(op, null, 0, p));
+        return bad;
+    }
+
+    /** The op's default arguments are accepted (so a rejection is due to the one argument broken). */
+    static void assertAccepted(Backend backend, Op op) {
+        try (Buffers x = new Buffers(backend)) {
+            Natives.check(op.call().run(x, op.defaults().clone()), op.name());
+            x.dev.synchronize();
+        }
+    }
+
+    /**
+     * The broken call fails with MO_ERR_INVALID before any kernel runs: mo_last_error reads "mo_<op>: ...",
+     * Natives.check throws an IllegalArgumentException naming the op, and the first output keeps its poison.
+     */
+    static void assertRejected(Backend backend, Bad bad) {
+        try (Buffers x = new Buffers(backend)) {
+            double[] a = bad.op().defaults().clone();
+            if (bad.arg() != null) a[bad.op().index(bad.arg())] = bad.value();
+            else x.nulled = bad.nulled();
+            int status = bad.op().call().run(x, a);
+            assertEquals(NativeCore.MO_ERR_INVALID, status, bad + ": status");
+            String lastError = NativeCore.mo_last_error();
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> Natives.check(status, bad.op().name()));
+            assertTrue(e.getMessage().contains(bad.op().name()), "message does not name the op: " + e.getMessage());
+            String prefix = "mo_" + bad.op().name() + ": ";
+            assertTrue(lastError.startsWith(prefix) && lastError.length() > prefix.length(),
+                    bad + ": mo_last_error is '" + lastError + "'");
+            if (!"out".equals(x.nulled)) {
+                assertEquals(x.out.numel(), x.out.countNonFinite(), bad + ": output written");
+            }
+        }
     }
 }

@@ -587,4 +587,256 @@ final class Reference {
         }
         return dp;
     }
+
+    // ---- word-level gates ------------------------------------------------------------------------
+
+    /** out [P,S,N,T] = in [P,S,N,W] at group[n,t] for t < len and group >= 0; 0 elsewhere. */
+    static double[] gatherGates(double[] in, int[] group, int[] lengths, int P, int S, int N, int T, int W) {
+        double[] out = new double[P * S * N * T];
+        for (int ps = 0; ps < P * S; ps++)
+            for (int n = 0; n < N; n++)
+                for (int t = 0; t < lengths[n]; t++) {
+                    int w = group[n * T + t];
+                    if (w >= 0) out[(ps * N + n) * T + t] = in[(ps * N + n) * W + w];
+                }
+        return out;
+    }
+
+    /** out [P,N,W] = sum over t < len with group[n,t] = w of in [P,N,T] (0 for empty words). */
+    static double[] segmentSum(double[] in, int[] group, int[] lengths, int P, int N, int T, int W) {
+        double[] out = new double[P * N * W];
+        for (int p = 0; p < P; p++)
+            for (int n = 0; n < N; n++)
+                for (int t = 0; t < lengths[n]; t++) {
+                    int w = group[n * T + t];
+                    if (w >= 0) out[(p * N + n) * W + w] += in[(p * N + n) * T + t];
+                }
+        return out;
+    }
+
+    // ---- transformer encoder ops -----------------------------------------------------------------
+
+    /**
+     * c [M,N] = a [M,K] op(b) + bias [N] + beta c0, op(b) = b [K,N] (transB false) or b^T for b [N,K] (transB
+     * true); bias may be null, c0 is only read when beta != 0.
+     */
+    static double[] matmul(double[] c0, double[] a, double[] b, double[] bias, int M, int N, int K, boolean transB,
+            double beta) {
+        double[] c = new double[M * N];
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                double sum = 0;
+                for (int k = 0; k < K; k++) sum += a[m * K + k] * (transB ? b[n * K + k] : b[k * N + n]);
+                if (bias != null) sum += bias[n];
+                if (beta != 0) sum += beta * c0[m * N + n];
+                c[m * N + n] = sum;
+            }
+        return c;
+    }
+
+    static double[] add(double[] a, double[] b) {
+        double[] y = new double[a.length];
+        for (int i = 0; i < a.length; i++) y[i] = a[i] + b[i];
+        return y;
+    }
+
+    /** y [B,T,D] = x + pos[t] + type for t < len, 0 at padding; pos [>= T, D], type [D]. */
+    static double[] addPosition(double[] x, double[] pos, double[] type, int[] lengths, int B, int T, int D) {
+        double[] y = new double[B * T * D];
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < lengths[b]; t++)
+                for (int d = 0; d < D; d++) {
+                    int i = (b * T + t) * D + d;
+                    y[i] = x[i] + pos[t * D + d] + type[d];
+                }
+        return y;
+    }
+
+    /** {y [R,D], mean [R], rstd [R]}: y = (x - mean) rstd gamma + beta, rstd = 1 / sqrt(population var + eps). */
+    static double[][] layernormForward(double[] x, double[] gamma, double[] beta, int R, int D, double eps) {
+        double[] y = new double[R * D], mean = new double[R], rstd = new double[R];
+        for (int r = 0; r < R; r++) {
+            double mu = 0;
+            for (int d = 0; d < D; d++) mu += x[r * D + d];
+            mu /= D;
+            double var = 0; // two passes: no cancellation
+            for (int d = 0; d < D; d++) var += (x[r * D + d] - mu) * (x[r * D + d] - mu);
+            var /= D;
+            double rs = 1 / Math.sqrt(var + eps);
+            mean[r] = mu;
+            rstd[r] = rs;
+            for (int d = 0; d < D; d++) y[r * D + d] = (x[r * D + d] - mu) * rs * gamma[d] + beta[d];
+        }
+        return new double[][] {y, mean, rstd};
+    }
+
+    /**
+     * dx [R,D] given the saved mean and rstd. With xhat = (x - mean) rstd and g = dy gamma, and
+     * d rstd / d x_i = -rstd^3 (x_i - mean) / D (eps included):
+     * dx = rstd (g - mean(g) - xhat mean(g xhat)).
+     */
+    static double[] layernormBackward(double[] dy, double[] x, double[] mean, double[] rstd, double[] gamma, int R,
+            int D) {
+        double[] dx = new double[R * D];
+        for (int r = 0; r < R; r++) {
+            double mg = 0, mgx = 0;
+            for (int d = 0; d < D; d++) {
+                double g = dy[r * D + d] * gamma[d], xhat = (x[r * D + d] - mean[r]) * rstd[r];
+                mg += g;
+                mgx += g * xhat;
+            }
+            mg /= D;
+            mgx /= D;
+            for (int d = 0; d < D; d++) {
+                double g = dy[r * D + d] * gamma[d], xhat = (x[r * D + d] - mean[r]) * rstd[r];
+                dx[r * D + d] = rstd[r] * (g - mg - xhat * mgx);
+            }
+        }
+        return dx;
+    }
+
+    private static final double TWO_OVER_SQRT_PI = 1.1283791670955126; // 2 / sqrt(pi)
+    private static final double INV_SQRT_2PI = 0.3989422804014327;     // 1 / sqrt(2 pi)
+
+    /**
+     * erfc(x) in double (~1e-15 relative): below 1.5 as 1 - erf(x) from erf's everywhere-positive series
+     * erf(x) = 2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (1 3 5 ... (2n+1)) (no cancellation), and for x >= 1.5
+     * from the continued fraction erfc(x) = e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+     * evaluated bottom-up; erfc(-x) = 2 - erfc(x).
+     */
+    static double erfc(double x) {
+        if (Double.isNaN(x)) return x;
+        if (x < 0) return 2 - erfc(-x);
+        if (x < 1.5) return 1 - erfSeries(x);
+        if (x > 27) return 0; // below the smallest double
+        double f = x;
+        for (int k = 120; k >= 1; k--) f = x + (k / 2.0) / f;
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+    }
+
+    static double erf(double x) {
+        if (Double.isNaN(x)) return x;
+        if (Math.abs(x) < 1.5) return erfSeries(x);
+        return x > 0 ? 1 - erfc(x) : erfc(-x) - 1;
+    }
+
+    /** The series above, for |x| < 1.5 (at most ~40 terms). */
+    private static double erfSeries(double x) {
+        double term = x, sum = x, x2 = x * x;
+        for (int n = 1; n < 200; n++) {
+            term *= 2 * x2 / (2 * n + 1);
+            sum += term;
+            if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+        }
+        return TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+    }
+
+    /** Phi(x), the standard normal CDF, = erfc(-x / sqrt 2) / 2 (accurate in both tails). */
+    static double normalCdf(double x) {
+        return 0.5 * erfc(-x / Math.sqrt(2));
+    }
+
+    /** y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). */
+    static double[] geluForward(double[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = x[i] * normalCdf(x[i]);
+        return y;
+    }
+
+    /** dx = dy (Phi(x) + x phi(x)). */
+    static double[] geluBackward(double[] dy, double[] x) {
+        double[] dx = new double[x.length];
+        for (int i = 0; i < x.length; i++)
+            dx[i] = dy[i] * (normalCdf(x[i]) + x[i] * INV_SQRT_2PI * Math.exp(-0.5 * x[i] * x[i]));
+        return dx;
+    }
+
+    /** {out [B,T,D], probs [B,H,T,T]} of multi-head self-attention over qkv [B,T,3D], D = H Dh. */
+    static double[][] attentionForward(double[] qkv, int[] lengths, int B, int T, int H, int Dh) {
+        int D = H * Dh;
+        double[] out = new double[B * T * D], probs = new double[B * H * T * T];
+        double scale = 1 / Math.sqrt(Dh);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < lengths[b]; t++) {
+                    int len = lengths[b], prow = ((b * H + h) * T + t) * T;
+                    int q = (b * T + t) * 3 * D + h * Dh;
+                    double max = Double.NEGATIVE_INFINITY;
+                    double[] s = new double[len];
+                    for (int u = 0; u < len; u++) {
+                        int k = (b * T + u) * 3 * D + D + h * Dh;
+                        double dot = 0;
+                        for (int j = 0; j < Dh; j++) dot += qkv[q + j] * qkv[k + j];
+                        s[u] = dot * scale;
+                        max = Math.max(max, s[u]);
+                    }
+                    double sum = 0;
+                    for (int u = 0; u < len; u++) sum += Math.exp(s[u] - max);
+                    for (int u = 0; u < len; u++) probs[prow + u] = Math.exp(s[u] - max) / sum;
+                    for (int u = 0; u < len; u++) {
+                        int v = (b * T + u) * 3 * D + 2 * D + h * Dh;
+                        for (int j = 0; j < Dh; j++) out[(b * T + t) * D + h * Dh + j] += probs[prow + u] * qkv[v + j];
+                    }
+                }
+        return new double[][] {out, probs};
+    }
+
+    /**
+     * d_qkv [B,T,3D] given the saved probs P. Per head, with dP[t,u] = d_out_t . v_u and
+     * dS = P (dP - sum_u P dP) (the softmax backward): dq_t = sum_u dS[t,u] k_u / sqrt(Dh),
+     * dk_u = sum_t dS[t,u] q_t / sqrt(Dh), dv_u = sum_t P[t,u] d_out_t; t, u < len only.
+     */
+    static double[] attentionBackward(double[] dOut, double[] qkv, double[] probs, int[] lengths, int B, int T, int H,
+            int Dh) {
+        int D = H * Dh;
+        double[] dq = new double[B * T * 3 * D];
+        double scale = 1 / Math.sqrt(Dh);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < lengths[b]; t++) {
+                    int len = lengths[b], prow = ((b * H + h) * T + t) * T;
+                    int q = (b * T + t) * 3 * D + h * Dh, dout = (b * T + t) * D + h * Dh;
+                    double[] dp = new double[len];
+                    double pdp = 0;
+                    for (int u = 0; u < len; u++) {
+                        int v = (b * T + u) * 3 * D + 2 * D + h * Dh;
+                        for (int j = 0; j < Dh; j++) dp[u] += dOut[dout + j] * qkv[v + j];
+                        pdp += probs[prow + u] * dp[u];
+                    }
+                    for (int u = 0; u < len; u++) {
+                        double p = probs[prow + u], ds = p * (dp[u] - pdp) * scale;
+                        int k = (b * T + u) * 3 * D + D + h * Dh, v = k + D;
+                        for (int j = 0; j < Dh; j++) {
+                            dq[q + j] += ds * qkv[k + j];
+                            dq[k + j] += ds * qkv[q + j];
+                            dq[v + j] += p * dOut[dout + j];
+                        }
+                    }
+                }
+        return dq;
+    }
+
+    static final int POOL_MEAN = 0, POOL_FIRST = 1;
+
+    /** y [B,D]: the mean of x [B,T,D] over t < len (POOL_MEAN) or x[b,0] (POOL_FIRST). */
+    static double[] poolForward(double[] x, int[] lengths, int B, int T, int D, int mode) {
+        double[] y = new double[B * D];
+        for (int b = 0; b < B; b++) {
+            int rows = mode == POOL_MEAN ? lengths[b] : 1;
+            for (int t = 0; t < rows; t++)
+                for (int d = 0; d < D; d++) y[b * D + d] += x[(b * T + t) * D + d] / rows;
+        }
+        return y;
+    }
+
+    /** dx [B,T,D]: dy / len at t < len (POOL_MEAN), or dy at t = 0 (POOL_FIRST); 0 elsewhere. */
+    static double[] poolBackward(double[] dy, int[] lengths, int B, int T, int D, int mode) {
+        double[] dx = new double[B * T * D];
+        for (int b = 0; b < B; b++) {
+            int rows = mode == POOL_MEAN ? lengths[b] : 1;
+            for (int t = 0; t < rows; t++)
+                for (int d = 0; d < D; d++) dx[(b * T + t) * D + d] = dy[b * D + d] / rows;
+        }
+        return dx;
+    }
 }
