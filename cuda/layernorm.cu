@@ -3,8 +3,9 @@
 // rstd = 1 / sqrt(var + eps), y = (x - mean) rstd gamma + beta. Backward (gamma, beta constant):
 // g = dy gamma, xhat = (x - mean) rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)).
 // Shape legend: x/y/dx/dy [R,D]; gamma/beta [D]; mean/rstd [R].
-// One warp per row; sums are warp butterflies (deterministic). Rows of D <= 1024 are held in registers
-// (V = ceil(D / 32) values per lane, rounded up to 4, 8, 16 or 32); wider rows are re-read from memory.
+// One warp per row; sums are warp butterflies (deterministic). For D <= 1024 a row (forward: x; backward:
+// g) is held in registers (V = ceil(D / 32) values per lane, rounded up to 4, 8, 16 or 32; at most 128
+// registers, no spills); wider rows are re-read from memory.
 #include <math.h>
 
 #include "common.cuh"
@@ -16,7 +17,7 @@ namespace {
 
 // V values per lane (d = lane + 32 k, k < V) held in registers; requires D <= 32 V.
 template <int V>
-__global__ void ln_forward_cached(float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd,
+__global__ void __launch_bounds__(cu::kBlock, 2) ln_forward_cached(float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd,
                                   const float* __restrict__ x, const float* __restrict__ gamma,
                                   const float* __restrict__ beta, int64_t R, int D, float eps) {
     const int lane = cu::lane_id();
@@ -81,7 +82,7 @@ __global__ void ln_forward_any(float* __restrict__ y, float* __restrict__ mean, 
 }
 
 template <int V>
-__global__ void ln_backward_cached(float* __restrict__ dx, const float* __restrict__ dy, const float* __restrict__ x,
+__global__ void __launch_bounds__(cu::kBlock, 2) ln_backward_cached(float* __restrict__ dx, const float* __restrict__ dy, const float* __restrict__ x,
                                    const float* __restrict__ mean, const float* __restrict__ rstd,
                                    const float* __restrict__ gamma, int64_t R, int D) {
     const int lane = cu::lane_id();
@@ -90,19 +91,18 @@ __global__ void ln_backward_cached(float* __restrict__ dx, const float* __restri
         const float* xr = x + r * D;
         const float* gr = dy + r * D;
         const float mu = mean[r], rs = rstd[r];
-        float g[V], xh[V];
+        float g[V];  // g is held; xhat is recomputed from x in the second pass (an L1 hit), which keeps
+                     // V = 32 under 128 registers without spills
         float sg = 0.0f, sgx = 0.0f;
 #pragma unroll
         for (int k = 0; k < V; ++k) {
             const int d = lane + k * cu::kWarp;
             g[k] = 0.0f;
-            xh[k] = 0.0f;
             if (d < D) {
                 g[k] = gr[d] * gamma[d];
-                xh[k] = (xr[d] - mu) * rs;
+                sgx += g[k] * ((xr[d] - mu) * rs);
             }
             sg += g[k];
-            sgx += g[k] * xh[k];
         }
         const float mg = cu::warp_sum(sg) * inv_d;
         const float mgx = cu::warp_sum(sgx) * inv_d;
@@ -110,7 +110,7 @@ __global__ void ln_backward_cached(float* __restrict__ dx, const float* __restri
 #pragma unroll
         for (int k = 0; k < V; ++k) {
             const int d = lane + k * cu::kWarp;
-            if (d < D) o[d] = rs * (g[k] - mg - xh[k] * mgx);
+            if (d < D) o[d] = rs * (g[k] - mg - ((xr[d] - mu) * rs) * mgx);
         }
     }
 }

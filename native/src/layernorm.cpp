@@ -78,7 +78,8 @@ void cpu_layernorm_forward(float* y, float* mean, float* rstd, const float* x, c
             const double s = 1.0 / sqrt(sum_sq_dev(xr, m, D) / (double)D + (double)eps);
             mean[r] = (float)m;
             rstd[r] = (float)s;
-            for (int64_t d = 0; d < D; ++d) yr[d] = (float)(((double)xr[d] - m) * s * (double)gamma[d] + (double)beta[d]);
+            for (int64_t d = 0; d < D; ++d)
+                yr[d] = (float)(((double)xr[d] - m) * s * (double)gamma[d] + (double)beta[d]);
         }
     });
 }
