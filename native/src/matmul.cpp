@@ -33,23 +33,26 @@ constexpr int64_t kMC = 96;      // rows per task tile (a multiple of every MR)
 constexpr int64_t kNC = 384;     // columns per task tile (a multiple of every NR)
 constexpr int kMaxTile = 12 * 32;
 
-// Computes the full MR x NR tile at c (row stride ldc) from kc packed steps: ap [kc][MR], bp [kc][NR].
-// load_c: start from c (else from 0); bias (NR entries, or NULL) is added after the last step.
-using Kernel = void (*)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool load_c,
+// Computes the full MR x NR tile at c (row stride ldc) from kc steps of a and of the packed b, bp [kc][NR].
+// a is packed, [kc][MR] (the `packed` kernel; lda unused), or read in place, a[i lda + k] (the `direct`
+// kernel, for row-major a: no packing, MR rows streamed side by side). load_c: start from c (else from 0);
+// bias (NR entries, or NULL) is added after the last step.
+using Kernel = void (*)(int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc, bool load_c,
                         const float* bias);
 
 struct Isa {
     int mr, nr;
-    Kernel kernel;
+    Kernel packed, direct;
 };
 
 // ---- micro-kernels ----
 
 #ifdef MO_X86
-template <int MR, int NV>
-__attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* ap, const float* bp, float* c,
-                                                      int64_t ldc, bool load_c, const float* bias) {
+template <int MR, int NV, bool DIRECT>
+__attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* ap, int64_t lda, const float* bp,
+                                                      float* c, int64_t ldc, bool load_c, const float* bias) {
     constexpr int NR = 16 * NV;
+    const int64_t si = DIRECT ? lda : 1, sk = DIRECT ? 1 : MR;  // a[i si + k sk]
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
@@ -61,11 +64,11 @@ __attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* a
         for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bp + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            const __m512 a = _mm512_set1_ps(ap[i]);
+            const __m512 a = _mm512_set1_ps(ap[i * si]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
         }
-        ap += MR;
+        ap += sk;
         bp += NR;
     }
     if (bias) {
@@ -82,10 +85,11 @@ __attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* a
         for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
 }
 
-template <int MR, int NV>
-__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* ap, const float* bp, float* c,
-                                                     int64_t ldc, bool load_c, const float* bias) {
+template <int MR, int NV, bool DIRECT>
+__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* ap, int64_t lda, const float* bp,
+                                                     float* c, int64_t ldc, bool load_c, const float* bias) {
     constexpr int NR = 8 * NV;
+    const int64_t si = DIRECT ? lda : 1, sk = DIRECT ? 1 : MR;
     __m256 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
@@ -97,11 +101,11 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* ap
         for (int v = 0; v < NV; ++v) b[v] = _mm256_load_ps(bp + 8 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            const __m256 a = _mm256_broadcast_ss(ap + i);
+            const __m256 a = _mm256_broadcast_ss(ap + i * si);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
         }
-        ap += MR;
+        ap += sk;
         bp += NR;
     }
     if (bias) {
@@ -120,21 +124,22 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* ap
 #endif
 
 // Portable kernel: the same chain with the product rounded before the add (no FMA on such CPUs).
-template <int MR, int NR>
-void kernel_base(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool load_c,
+template <int MR, int NR, bool DIRECT>
+void kernel_base(int64_t kc, const float* ap, int64_t lda, const float* bp, float* c, int64_t ldc, bool load_c,
                  const float* bias) {
+    const int64_t si = DIRECT ? lda : 1, sk = DIRECT ? 1 : MR;
     float acc[MR][NR];
     for (int i = 0; i < MR; ++i)
         for (int j = 0; j < NR; ++j) acc[i][j] = load_c ? c[i * ldc + j] : 0.0f;
     for (int64_t k = 0; k < kc; ++k) {
         for (int i = 0; i < MR; ++i) {
-            const float a = ap[i];
+            const float a = ap[i * si];
             for (int j = 0; j < NR; ++j) {
                 const float p = a * bp[j];
                 acc[i][j] = acc[i][j] + p;
             }
         }
-        ap += MR;
+        ap += sk;
         bp += NR;
     }
     for (int i = 0; i < MR; ++i)
@@ -145,11 +150,12 @@ Isa pick_isa() {
 #ifdef MO_X86
 #if defined(__GNUC__)
     __builtin_cpu_init();  // may run before the constructors that would initialize the CPU model
-    if (__builtin_cpu_supports("avx512f")) return {12, 32, kernel_avx512<12, 2>};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {6, 16, kernel_avx2<6, 2>};
+    if (__builtin_cpu_supports("avx512f")) return {12, 32, kernel_avx512<12, 2, false>, kernel_avx512<12, 2, true>};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return {6, 16, kernel_avx2<6, 2, false>, kernel_avx2<6, 2, true>};
 #endif
 #endif
-    return {4, 8, kernel_base<4, 8>};
+    return {4, 8, kernel_base<4, 8, false>, kernel_base<4, 8, true>};
 }
 
 const Isa g_isa = pick_isa();  // chosen once, at load time
@@ -192,10 +198,19 @@ void pack_b_panel(float* dst, View b, int64_t j0, int64_t cols, int64_t K, int n
     if (cols < nr)
         for (int64_t k = 0; k < K; ++k)
             for (int64_t j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
-    for (int64_t j = 0; j < cols; ++j) {  // transposed b (rs == 1): each column is contiguous
-        const float* src = b.p + (j0 + j) * b.cs;
-        for (int64_t k = 0; k < K; ++k) dst[k * nr + j] = src[k * b.rs];
+    if (b.rs == 1) {  // transposed b: each column is contiguous; 8 x 8 blocks keep reads and writes local
+        int64_t k0 = 0;
+        for (; k0 + 8 <= K; k0 += 8)
+            for (int64_t j = 0; j < cols; ++j) {
+                const float* src = b.p + (j0 + j) * b.cs + k0;
+                for (int kk = 0; kk < 8; ++kk) dst[(k0 + kk) * nr + j] = src[kk];
+            }
+        for (int64_t j = 0; j < cols; ++j)
+            for (int64_t k = k0; k < K; ++k) dst[k * nr + j] = b.p[(j0 + j) * b.cs + k];
+        return;
     }
+    for (int64_t j = 0; j < cols; ++j)
+        for (int64_t k = 0; k < K; ++k) dst[k * nr + j] = b.p[(j0 + j) * b.cs + k * b.rs];
 }
 
 // Rows i0 .. i0+rows-1, steps k0 .. k0+kc-1 of a into dst: row panels of mr, each [kc][mr], zero-padded rows.
@@ -203,27 +218,26 @@ void pack_a_block(float* dst, View a, int64_t i0, int64_t rows, int64_t k0, int6
     for (int64_t q = 0; q < rows; q += mr) {
         const int64_t m = std::min<int64_t>(mr, rows - q);
         float* d = dst + q * kc;
-        if (a.cs == 1 || m < mr) {
-            for (int64_t i = 0; i < m; ++i) {
-                const float* src = a.p + (i0 + q + i) * a.rs + k0 * a.cs;
-                for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = src[k * a.cs];
-            }
-            for (int64_t i = m; i < mr; ++i)
-                for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = 0.0f;
-        } else {  // transposed a (rs == 1): the mr rows of one step are contiguous
-            for (int64_t k = 0; k < kc; ++k) {
-                const float* src = a.p + (i0 + q) * a.rs + (k0 + k) * a.cs;
-                for (int64_t i = 0; i < mr; ++i) d[k * mr + i] = src[i * a.rs];
-            }
+        if (a.rs == 1 && m == mr) {  // transposed a: the mr rows of one step are contiguous
+            for (int64_t k = 0; k < kc; ++k) memcpy(d + k * mr, a.p + (i0 + q) + (k0 + k) * a.cs, (size_t)mr * 4);
+            continue;
         }
+        for (int64_t i = 0; i < m; ++i) {
+            const float* src = a.p + (i0 + q + i) * a.rs + k0 * a.cs;
+            for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = src[k * a.cs];
+        }
+        for (int64_t i = m; i < mr; ++i)
+            for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = 0.0f;
     }
 }
 
-// One micro-tile; partial tiles at the right and bottom edges go through a padded copy.
-void run_tile(const Isa& isa, int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t rows,
-              int64_t cols, bool load_c, const float* bias) {
+// One micro-tile from packed a (lda = 0) or row-major a read in place (lda > 0, full tiles only); partial
+// tiles at the right and bottom edges go through a padded copy of c.
+void run_tile(const Isa& isa, int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc,
+              int64_t rows, int64_t cols, bool load_c, const float* bias) {
+    const Kernel kernel = lda > 0 ? isa.direct : isa.packed;
     if (rows == isa.mr && cols == isa.nr) {
-        isa.kernel(kc, ap, bp, c, ldc, load_c, bias);
+        kernel(kc, a, lda, bp, c, ldc, load_c, bias);
         return;
     }
     alignas(64) float tile[kMaxTile];
@@ -236,7 +250,7 @@ void run_tile(const Isa& isa, int64_t kc, const float* ap, const float* bp, floa
         for (int64_t j = 0; j < cols; ++j) tile_bias[j] = bias[j];
         for (int64_t j = cols; j < nr; ++j) tile_bias[j] = 0.0f;
     }
-    isa.kernel(kc, ap, bp, tile, nr, load_c, bias ? tile_bias : nullptr);
+    kernel(kc, a, lda, bp, tile, nr, load_c, bias ? tile_bias : nullptr);
     for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = tile[i * nr + j];
 }
@@ -264,23 +278,35 @@ void gemm(float* c, int64_t ldc, View a, View b, const float* bias, int64_t M, i
     const int64_t kblocks = (K + kMaxKC - 1) / kMaxKC;
     const int64_t kc_max = (K + kblocks - 1) / kblocks;
     const int64_t row_tiles = (M + kMC - 1) / kMC, col_tiles = (N + kNC - 1) / kNC;
+    // Row-major a is read in place by full micro-tiles; only a partial last micro-panel (or a transposed
+    // or otherwise strided a) is packed.
+    const bool direct = a.cs == 1;
 
     auto run_tiles = [&](int64_t begin, int64_t end) {
         float* ap = t_packed_a.get((size_t)(kMC * kc_max));
         for (int64_t task = begin; task < end; ++task) {
             const int64_t i0 = (task / col_tiles) * kMC, j0 = (task % col_tiles) * kNC;
             const int64_t rows = std::min<int64_t>(kMC, M - i0), cols = std::min<int64_t>(kNC, N - j0);
+            const int64_t direct_rows = direct ? rows / mr * mr : 0;  // rows read in place
             for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
                 const int64_t kc = std::min<int64_t>(kc_max, K - k0);
                 const bool load_c = accumulate || k0 > 0, last = k0 + kc == K;
-                pack_a_block(ap, a, i0, rows, k0, kc, mr);
+                if (direct_rows < rows) pack_a_block(ap + direct_rows * kc, a, i0 + direct_rows, rows - direct_rows,
+                                                     k0, kc, mr);
                 for (int64_t jj = 0; jj < cols; jj += nr) {
                     const int64_t j = j0 + jj;
                     const float* bp = packed + (j / nr) * K * nr + k0 * nr;
                     const float* bias_j = last && bias ? bias + j : nullptr;
-                    for (int64_t ii = 0; ii < rows; ii += mr)
-                        run_tile(isa, kc, ap + ii * kc, bp, c + (i0 + ii) * ldc + j, ldc,
-                                 std::min<int64_t>(mr, rows - ii), std::min<int64_t>(nr, cols - jj), load_c, bias_j);
+                    const int64_t tile_cols = std::min<int64_t>(nr, cols - jj);
+                    for (int64_t ii = 0; ii < rows; ii += mr) {
+                        float* ct = c + (i0 + ii) * ldc + j;
+                        if (ii < direct_rows)
+                            run_tile(isa, kc, a.p + (i0 + ii) * a.rs + k0, a.rs, bp, ct, ldc, mr, tile_cols, load_c,
+                                     bias_j);
+                        else
+                            run_tile(isa, kc, ap + ii * kc, 0, bp, ct, ldc, std::min<int64_t>(mr, rows - ii), tile_cols,
+                                     load_c, bias_j);
+                    }
                 }
             }
         }
