@@ -35,10 +35,16 @@ inline double reduce_lanes(double* acc) {
 // In place over one row of L scores: p = exp((s - max s) scale) / sum (the sum in double lanes).
 MO_SIMD_CLONES
 void softmax_row(float* s, int64_t L, float scale) {
-    float m = s[0];
-    for (int64_t j = 1; j < L; ++j) m = s[j] > m ? s[j] : m;
-    double acc[kLanes] = {0.0};
+    float mx[16];  // the row maximum in 16 lanes (exact in any order)
+    for (int q = 0; q < 16; ++q) mx[q] = s[0];
     int64_t j = 0;
+    for (; j + 16 <= L; j += 16)
+        for (int q = 0; q < 16; ++q) mx[q] = s[j + q] > mx[q] ? s[j + q] : mx[q];
+    for (int q = 0; j < L; ++j, ++q) mx[q] = s[j] > mx[q] ? s[j] : mx[q];
+    float m = mx[0];
+    for (int q = 1; q < 16; ++q) m = mx[q] > m ? mx[q] : m;
+    double acc[kLanes] = {0.0};
+    j = 0;
     for (; j + kLanes <= L; j += kLanes)
         for (int q = 0; q < kLanes; ++q) {
             const float e = fast_exp((s[j + q] - m) * scale);

@@ -39,7 +39,7 @@ inline float fast_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     const float y = (p * (r * r) + r) + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;  // 2^n, n in [-126, 127]
+    const int32_t bits = ((int32_t)(n >= -126.0f ? n : -126.0f) + 127) << 23;  // 2^n, n in [-126, 127] (NaN: -126)
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return underflow ? 0.0f : y * scale;

@@ -1,17 +1,19 @@
 // matmul: cpu_matmul (mo_matmul: c[M,N] = a[M,K] op(b) + bias + beta c) and the strided gemm of gemm.h that
 // it and the attention twins share. No methods.md section: the linear layers of the BERT-family encoder.
 // The algorithm is Goto & van de Geijn (2008), "Anatomy of high-performance matrix multiplication", as
-// organized by BLIS (Van Zee & van de Geijn 2015): b is packed into column panels of NR, a into row panels
-// of MR per block of KC, and a register-tiled MR x NR micro-kernel runs over the packed panels.
+// organized by BLIS (Van Zee & van de Geijn 2015): b is packed once into column panels of NR, and a
+// register-tiled MR x NR micro-kernel runs over blocks of KC steps. Row-major a is read in place, MR rows
+// side by side (as BLIS's unpacked "sup" kernels do); a partial last row panel and transposed or strided a
+// are packed into row panels of MR.
 // Shapes: c [M,N]; a [M,K]; b [K,N] (trans_b = 0) or [N,K] (trans_b = 1); bias [N] or NULL.
 //
 // Micro-kernels: AVX-512 (12 x 32), AVX2 + FMA (6 x 16) and baseline x86-64 (4 x 8, multiply then add),
 // chosen once at load time from the CPU's features. Each output element is one accumulation chain in
 // increasing k (partial sums between K blocks are stored to c and reloaded, which is exact), so the result
-// depends neither on the blocking, nor on the thread count, nor on which of the two FMA kernels ran.
+// depends neither on the blocking, nor on the thread count, nor on which of the two FMA kernels ran (the
+// baseline kernel rounds each product before adding it, so its results differ in the last bits).
 // Threads split the output into MC x NC tiles; each element is written by exactly one thread.
 #include <stdlib.h>
-#include <string.h>
 
 #include <algorithm>
 #include <new>
@@ -219,7 +221,10 @@ void pack_a_block(float* dst, View a, int64_t i0, int64_t rows, int64_t k0, int6
         const int64_t m = std::min<int64_t>(mr, rows - q);
         float* d = dst + q * kc;
         if (a.rs == 1 && m == mr) {  // transposed a: the mr rows of one step are contiguous
-            for (int64_t k = 0; k < kc; ++k) memcpy(d + k * mr, a.p + (i0 + q) + (k0 + k) * a.cs, (size_t)mr * 4);
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = a.p + (i0 + q) + (k0 + k) * a.cs;
+                for (int i = 0; i < mr; ++i) d[k * mr + i] = src[i];
+            }
             continue;
         }
         for (int64_t i = 0; i < m; ++i) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 /** The {@code maskopt} command line. */
 @Command(name = "maskopt", mixinStandardHelpOptions = true, version = "maskopt 0.1.0",
         description = "Faithful rationales for text classifiers by mask optimization.",
-        subcommands = {Main.Demo.class, Main.Info.class})
+        subcommands = {Main.Explain.class, Main.Demo.class, Main.Info.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
@@ -24,6 +24,80 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    /** Explains the default MiniLM sentiment classifier's predictions. */
+    @Command(name = "explain", description = "Explain the sentiment prediction of all-MiniLM-L6-v2 + maskopt's SST-2 head "
+            + "on a text (argument, --file, or standard input).")
+    static final class Explain implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(arity = "0..1", description = "the text (default: --file or standard input)")
+        String text;
+
+        @Option(names = "--file", description = "read the text from a file")
+        java.nio.file.Path file;
+
+        @Option(names = "--json", description = "print the explanation as JSON")
+        boolean json;
+
+        @Option(names = "--steps", description = "optimization steps (default ${DEFAULT-VALUE})")
+        int steps = 100;
+
+        @Option(names = "--samples", description = "gate samples per step (default ${DEFAULT-VALUE})")
+        int samples = 2;
+
+        @Option(names = "--sparsity", description = "weight of the expected L0 term (default ${DEFAULT-VALUE})")
+        double sparsity = ExplainerConfig.defaults().sparsityWeight();
+
+        @Option(names = "--gate", description = "HARD_CONCRETE or HARD_KUMA (default ${DEFAULT-VALUE})")
+        Gate gate = ExplainerConfig.defaults().gate();
+
+        @Option(names = "--no-color", description = "plain output: rationale words in [brackets]")
+        boolean noColor;
+
+        @Override
+        public Integer call() throws Exception {
+            String input = text != null ? text
+                    : file != null ? java.nio.file.Files.readString(file)
+                    : new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (input.isBlank()) {
+                throw new picocli.CommandLine.ParameterException(new CommandLine(this), "no text to explain");
+            }
+            ExplainerConfig cfg = ExplainerConfig.builder().optGate(gate).optSteps(steps).optSamples(samples)
+                    .optSparsityWeight(sparsity).build();
+            boolean color = !noColor && System.console() != null && System.getenv("NO_COLOR") == null;
+            try (Device device = Device.auto();
+                    dev.maskopt.bert.BertClassifier model = dev.maskopt.bert.MiniLm.sentiment(device);
+                    dev.maskopt.Explainer explainer = dev.maskopt.Explainer.create(model, cfg)) {
+                Explanation e = explainer.explain(input);
+                if (json) {
+                    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+                    var root = mapper.createObjectNode();
+                    root.put("label", e.targetLabel());
+                    root.put("probability", e.probabilities()[e.target()]);
+                    root.set("words", mapper.valueToTree(e.words()));
+                    root.set("gates", mapper.valueToTree(e.gates()));
+                    root.set("rationale", mapper.valueToTree(e.rationaleWords()));
+                    root.put("sufficiency", e.sufficiency());
+                    root.put("comprehensiveness", e.comprehensiveness());
+                    root.put("seconds", e.seconds());
+                    root.put("backend", device.backend().toString());
+                    System.out.println(mapper.writeValueAsString(root));
+                } else {
+                    System.out.printf("%s (p=%.3f) on %s in %.2f s%n", e.targetLabel(), e.probabilities()[e.target()],
+                            device, e.seconds());
+                    System.out.println(Highlight.render(e, null, color));
+                    System.out.printf("rationale: %s%n", e.spans().stream().map(dev.maskopt.Span::text).toList());
+                    System.out.printf("sufficiency %.3f (lower is better), comprehensiveness %.3f (higher is better)%n",
+                            e.sufficiency(), e.comprehensiveness());
+                    StringBuilder gates = new StringBuilder("gates:");
+                    for (int k = 0; k < e.words().size(); k++) {
+                        gates.append(String.format(" %s=%.2f", e.words().get(k), e.gates()[k]));
+                    }
+                    System.out.println(gates);
+                }
+            }
+            return 0;
+        }
     }
 
     /** Prints the build and the backend that would be used. */

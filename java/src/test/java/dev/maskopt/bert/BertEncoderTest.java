@@ -135,6 +135,21 @@ class BertEncoderTest {
         }
     }
 
+    @Test
+    void shippedSentimentHeadClassifiesAndExplainsObviousReviews() {
+        try (Device dev = Device.cpu(); BertClassifier m = MiniLm.sentiment(dev);
+                Explainer ex = Explainer.create(m, ExplainerConfig.builder().optSteps(60).optSamples(2).build())) {
+            List<Explanation> out = ex.explain(List.of("a wonderful , moving and beautifully acted film",
+                    "a dull , boring and tedious mess"));
+            assertEquals("positive", out.get(0).targetLabel());
+            assertEquals("negative", out.get(1).targetLabel());
+            for (Explanation e : out) {
+                assertTrue(e.rationaleSize() > 0 && e.rationaleSize() < e.words().size(), e.toString());
+                assertTrue(e.comprehensiveness() > e.sufficiency(), e.toString());
+            }
+        }
+    }
+
     private static double objective(BertClassifier m, Device dev, float[] x, int idx, double h, Tensor lensT,
             Tensor logits, float[] probe) {
         float[] y = x.clone();
