@@ -208,7 +208,9 @@ int mo_segment_sum(mo_context* ctx, float* out, const float* in, const int32_t* 
 
 /* ---- transformer encoder ops (post-LayerNorm BERT family) -----------------------------------
  * Shape legend: R rows, B sequences, T length, D hidden width, H heads, Dh = D / H head width. Row-major.
- * Forward ops save what their backward needs; backward ops give input gradients only (no weight grads). */
+ * Forward ops save what their backward needs; backward ops give input gradients only (no weight grads).
+ * Outputs must not overlap inputs, except the elementwise ops (mo_add, mo_add_position, mo_gelu_*), which
+ * may work in place. mo_attention_backward also uses d_qkv as scratch between its kernels. */
 
 enum { MO_PRECISION_FP32 = 0, MO_PRECISION_TF32 = 1, MO_PRECISION_BF16 = 2 };
 /* Precision of mo_matmul on this context: FP32 (default; exact enough for parity tests), or CUDA tensor
