@@ -30,6 +30,12 @@ public interface Classifier extends AutoCloseable {
     /** Tokenizes a text into tokens, words and baseline ids (see {@link Encoding}). */
     Encoding encode(String text);
 
+    /**
+     * Encodes a text that is already split into words (a dataset's tokens): word {@code k} of the
+     * encoding is {@code words.get(k)}, so rationales line up with the given tokens.
+     */
+    Encoding encodeWords(List<String> words);
+
     /** Writes {@code out[N,T,D]}: the embedding of {@code ids[N,T]} where t &lt; length, 0 at padding. */
     void embed(Tensor ids, Tensor lengths, Tensor out);
 

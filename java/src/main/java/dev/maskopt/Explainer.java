@@ -84,13 +84,27 @@ public final class Explainer implements AutoCloseable {
         }
     }
 
+    /**
+     * Explains class {@code targets[i]} (or the prediction, when {@code targets} is null) for texts the
+     * caller has encoded, for example with {@link Classifier#encodeWords} on a dataset's own tokens.
+     */
+    public List<Explanation> explainEncoded(List<Encoding> encodings, int[] targets) {
+        if (closed) {
+            throw new IllegalStateException("explainer is closed");
+        }
+        long start = System.nanoTime();
+        if (encodings == null || encodings.isEmpty()) {
+            throw new IllegalArgumentException("no texts to explain");
+        }
+        validate(encodings, targets);
+        try (Scope scope = new Scope()) {
+            return run(List.copyOf(encodings), targets, scope, start);
+        }
+    }
+
     private List<Encoding> encode(List<String> texts, int[] targets) {
         if (texts == null || texts.isEmpty()) {
             throw new IllegalArgumentException("no texts to explain");
-        }
-        int classes = model.labels().size();
-        if (targets != null && targets.length != texts.size()) {
-            throw new IllegalArgumentException(texts.size() + " texts but " + targets.length + " targets");
         }
         List<Encoding> out = new ArrayList<>(texts.size());
         for (int k = 0; k < texts.size(); k++) {
@@ -98,7 +112,22 @@ public final class Explainer implements AutoCloseable {
             if (text == null || text.isBlank()) {
                 throw new IllegalArgumentException("text " + k + " is empty");
             }
-            Encoding e = model.encode(text);
+            out.add(model.encode(text));
+        }
+        validate(out, targets);
+        return out;
+    }
+
+    private void validate(List<Encoding> encodings, int[] targets) {
+        int classes = model.labels().size();
+        if (targets != null && targets.length != encodings.size()) {
+            throw new IllegalArgumentException(encodings.size() + " texts but " + targets.length + " targets");
+        }
+        for (int k = 0; k < encodings.size(); k++) {
+            Encoding e = encodings.get(k);
+            if (e == null) {
+                throw new IllegalArgumentException("encoding " + k + " is null");
+            }
             if (e.length() == 0) {
                 throw new IllegalArgumentException("text " + k + " has no tokens");
             }
@@ -110,9 +139,7 @@ public final class Explainer implements AutoCloseable {
                 throw new IllegalArgumentException("target " + targets[k] + " of text " + k + " is not a class index in [0, "
                         + classes + ")");
             }
-            out.add(e);
         }
-        return out;
     }
 
     private List<Explanation> run(List<Encoding> encodings, int[] targets, Scope scope, long start) {

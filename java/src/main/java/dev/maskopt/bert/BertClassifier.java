@@ -82,7 +82,15 @@ public final class BertClassifier implements Classifier {
 
     @Override
     public Encoding encode(String text) {
-        WordPieceTokenizer.Tokens t = tokenizer.tokenize(text);
+        return encoding(tokenizer.tokenize(text));
+    }
+
+    @Override
+    public Encoding encodeWords(List<String> words) {
+        return encoding(tokenizer.tokenizeWords(words));
+    }
+
+    private Encoding encoding(WordPieceTokenizer.Tokens t) {
         int[] ids = t.ids(), wordOf = t.wordOfPiece(), base = new int[ids.length];
         for (int k = 0; k < ids.length; k++) {
             base[k] = wordOf[k] < 0 ? ids[k] : baselineId;

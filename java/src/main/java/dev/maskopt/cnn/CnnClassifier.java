@@ -148,7 +148,12 @@ public final class CnnClassifier implements Classifier {
     /** Whitespace tokens; unknown words map to {@link Vocabulary#UNK}; the baseline is {@link Vocabulary#PAD}. */
     @Override
     public Encoding encode(String text) {
-        List<String> tokens = Vocabulary.tokenize(text);
+        return encodeWords(Vocabulary.tokenize(text));
+    }
+
+    /** The given tokens, each looked up in the vocabulary as {@link Vocabulary#tokenize} would normalize it. */
+    @Override
+    public Encoding encodeWords(List<String> tokens) {
         int[] ids = new int[tokens.size()];
         for (int j = 0; j < ids.length; j++) {
             ids[j] = vocabulary.id(tokens.get(j));

@@ -277,6 +277,51 @@ public final class WordPieceTokenizer {
         }
     }
 
+    /**
+     * Tokenizes text that is already split into words (for example a dataset's whitespace tokens): each
+     * given word keeps its index, and all the pieces it normalizes to belong to it, even when the
+     * tokenizer would split it further ("don't" becomes don ' t, one word). A word with no pieces (only
+     * characters the normalizer removes) becomes [UNK]. Offsets refer to the words joined by single spaces.
+     */
+    public Tokens tokenizeWords(List<String> words) {
+        if (words == null) {
+            throw new IllegalArgumentException("words is null");
+        }
+        List<String> pieces = new ArrayList<>();
+        List<Integer> pieceIds = new ArrayList<>();
+        List<Integer> wordOf = new ArrayList<>();
+        int[] starts = new int[words.size()], ends = new int[words.size()];
+        pieces.add(vocab[cls]);
+        pieceIds.add(cls);
+        wordOf.add(-1);
+        int offset = 0;
+        for (int w = 0; w < words.size(); w++) {
+            String word = words.get(w);
+            if (word == null) {
+                throw new IllegalArgumentException("word " + w + " is null");
+            }
+            Tokens t = tokenize(word);
+            int[] ids = t.ids;
+            if (ids.length == 2) { // [CLS] [SEP] only
+                pieces.add(vocab[unk]);
+                pieceIds.add(unk);
+                wordOf.add(w);
+            }
+            for (int k = 1; k < ids.length - 1; k++) {
+                pieces.add(t.pieces.get(k));
+                pieceIds.add(ids[k]);
+                wordOf.add(w);
+            }
+            starts[w] = offset;
+            ends[w] = offset + word.length();
+            offset = ends[w] + 1;
+        }
+        pieces.add(vocab[sep]);
+        pieceIds.add(sep);
+        wordOf.add(-1);
+        return new Tokens(pieces, toArray(pieceIds), toArray(wordOf), words, starts, ends);
+    }
+
     /** Tokenizes {@code text}; see the class comment for the stages. */
     public Tokens tokenize(String text) {
         if (text == null) {
