@@ -18,6 +18,9 @@ import java.util.List;
  * and a linear head. Words are the units of the rationale: a word's pieces share one gate, [CLS] and [SEP]
  * are never masked, and a masked piece becomes the [PAD] embedding (the word embedding, before positions
  * are added).
+ *
+ * <p>Texts longer than the encoder's positions are read as overlapping windows, run as one batch, whose
+ * logits are averaged; the mask spans the whole text, so one optimization covers all its windows.
  */
 public final class BertClassifier implements Classifier {
     private final BertEncoder encoder;
@@ -32,6 +35,11 @@ public final class BertClassifier implements Classifier {
     private Tensor lastLengths;
     private long lastRows;
     private long lastLength;
+    private Windowed cached; // the window plan of the last long batch
+    private Windowed windowed; // cached, when the last forward was windowed; else null
+
+    /** Longest text, in pieces, that the classifier accepts (read in overlapping windows). */
+    public static final int MAX_PIECES = 8192;
 
     /**
      * @param headWeight [hidden, classes], input-major
@@ -56,6 +64,14 @@ public final class BertClassifier implements Classifier {
         this.baselineId = tokenizer.padId() >= 0 ? tokenizer.padId() : tokenizer.unkId();
     }
 
+    /**
+     * Most pieces between the starts of consecutive windows of a long text: half a window's content (255 for
+     * 512 positions), so every piece is read in at least two windows' contexts except near the ends.
+     */
+    public int windowStride() {
+        return Math.max(1, (encoder.config().maxPositions() - 2) / 2);
+    }
+
     public BertEncoder encoder() {
         return encoder;
     }
@@ -75,9 +91,13 @@ public final class BertClassifier implements Classifier {
         return labels;
     }
 
+    /**
+     * {@link #MAX_PIECES}: texts longer than the encoder's positions are read in overlapping windows (see
+     * {@link #forward}).
+     */
     @Override
     public int maxLength() {
-        return encoder.config().maxPositions();
+        return MAX_PIECES;
     }
 
     @Override
@@ -105,6 +125,34 @@ public final class BertClassifier implements Classifier {
 
     @Override
     public void forward(Tensor inputs, Tensor lengths, Tensor logits) {
+        long t = inputs.dim(1);
+        if (t <= encoder.config().maxPositions()) {
+            windowed = null;
+            forwardRows(inputs, lengths, logits);
+            return;
+        }
+        windowed = windowsFor(lengths, inputs.dim(0), t);
+        int d = embeddingDim(), c = labels.size();
+        windowed.plan.gather(inputs, windowed.inputs, d);
+        forwardRows(windowed.inputs, windowed.plan.windowLengths(), windowed.logits);
+        windowed.plan.average(windowed.logits, logits, c);
+        windowed.docLengths = lengths;
+    }
+
+    @Override
+    public void backward(Tensor dLogits, Tensor dInputs) {
+        if (windowed == null) {
+            backwardRows(dLogits, dInputs);
+            return;
+        }
+        int d = embeddingDim(), c = labels.size();
+        windowed.plan.averageBackward(dLogits, windowed.dLogits, c);
+        backwardRows(windowed.dLogits, windowed.dInputs);
+        windowed.plan.scatter(windowed.dInputs, dInputs, windowed.scratch, windowed.docLengths, d);
+    }
+
+    /** Logits of rows that fit the encoder's positions. */
+    private void forwardRows(Tensor inputs, Tensor lengths, Tensor logits) {
         long b = inputs.dim(0), t = inputs.dim(1), d = embeddingDim(), c = labels.size();
         Tensor hidden = encoder.forward(inputs, lengths);
         ensure(b, t);
@@ -115,8 +163,7 @@ public final class BertClassifier implements Classifier {
         lastLengths = lengths;
     }
 
-    @Override
-    public void backward(Tensor dLogits, Tensor dInputs) {
+    private void backwardRows(Tensor dLogits, Tensor dInputs) {
         if (lastLengths == null) {
             throw new IllegalStateException("backward before forward");
         }
@@ -126,6 +173,29 @@ public final class BertClassifier implements Classifier {
         check(NativeCore.mo_pool_backward(cx, f(dHidden), f(dPooled), i(lastLengths), b, t, d, NativeCore.MO_POOL_MEAN),
                 "pool_backward");
         encoder.backward(dHidden, dInputs);
+    }
+
+    /**
+     * The window plan and buffers for a batch of long rows. Planning reads the lengths back to the host, so it
+     * is kept for as long as the same lengths tensor comes back (the explainer passes one tensor for all its
+     * steps); lengths tensors must not be modified in place between forwards.
+     */
+    private Windowed windowsFor(Tensor lengths, long b, long t) {
+        if (windowed != null && windowed.lengthsTensor == lengths && windowed.plan.docs == b
+                && windowed.plan.length == t) {
+            return windowed;
+        }
+        if (cached != null && cached.lengthsTensor == lengths && cached.plan.docs == b && cached.plan.length == t) {
+            return cached;
+        }
+        if (cached != null) {
+            cached.close();
+            cached = null;
+        }
+        int[] lens = lengths.toIntArray();
+        cached = new Windowed(lengths, Windows.plan(device(), lens, (int) t, encoder.config().maxPositions(),
+                windowStride()), embeddingDim(), labels.size());
+        return cached;
     }
 
     /** Mean-pooled sentence embeddings [B, D] of the last forward (valid until the next forward). */
@@ -142,6 +212,9 @@ public final class BertClassifier implements Classifier {
             pooled.close();
             dPooled.close();
             dHidden.close();
+        }
+        if (cached != null) {
+            cached.close();
         }
     }
 
@@ -160,5 +233,33 @@ public final class BertClassifier implements Classifier {
         dHidden = device().floats(b, t, d);
         lastRows = b;
         lastLength = t;
+    }
+
+    /** A window plan with the buffers of its forward and backward. */
+    private final class Windowed implements AutoCloseable {
+        final Tensor lengthsTensor;
+        final Windows plan;
+        final Tensor inputs, logits, dLogits, dInputs, scratch;
+        Tensor docLengths;
+
+        Windowed(Tensor lengthsTensor, Windows plan, int d, int c) {
+            this.lengthsTensor = lengthsTensor;
+            this.plan = plan;
+            Device dev = device();
+            inputs = dev.floats(plan.rows, plan.width, d);
+            logits = dev.floats(plan.rows, c);
+            dLogits = dev.floats(plan.rows, c);
+            dInputs = dev.floats((long) plan.rows * plan.width + 1, d);
+            dInputs.fill(0f); // the last row stays zero: it stands for "no window" in Windows#scatter
+            scratch = dev.floats(plan.docs, plan.length, d);
+        }
+
+        @Override
+        public void close() {
+            plan.close();
+            for (Tensor x : List.of(inputs, logits, dLogits, dInputs, scratch)) {
+                x.close();
+            }
+        }
     }
 }
