@@ -19,16 +19,29 @@ import java.util.List;
  * are never masked, and a masked piece becomes the [PAD] embedding (the word embedding, before positions
  * are added).
  *
+ * <p>Where the mask mixes is a {@link Mixing} choice: the word embeddings (default: a masked piece keeps its
+ * position, only its identity is removed) or the embedding module's output, as MaRC does (a masked piece
+ * becomes LayerNorm([PAD] + position + type)).
+ *
  * <p>Texts longer than the encoder's positions are read as overlapping windows, run as one batch, whose
  * logits are averaged; the mask spans the whole text, so one optimization covers all its windows.
  */
 public final class BertClassifier implements Classifier {
+    /** Where the explainer's mask mixes input and baseline. */
+    public enum Mixing {
+        /** The word-piece embeddings, before position and token-type embeddings and the embedding LayerNorm. */
+        WORD_EMBEDDINGS,
+        /** The embedding module's output (after its LayerNorm); texts must fit the encoder's positions. */
+        EMBEDDING_OUTPUT
+    }
+
     private final BertEncoder encoder;
     private final WordPieceTokenizer tokenizer;
     private final List<String> labels;
     private final Tensor headWeight;
     private final Tensor headBias;
     private final int baselineId;
+    private final Mixing mixing;
     private Tensor pooled;
     private Tensor dPooled;
     private Tensor dHidden;
@@ -47,6 +60,20 @@ public final class BertClassifier implements Classifier {
      */
     public BertClassifier(Device device, BertWeights weights, WordPieceTokenizer tokenizer, List<String> labels,
             float[] headWeight, float[] headBias) {
+        this(device, weights, tokenizer, labels, headWeight, headBias, Mixing.WORD_EMBEDDINGS);
+    }
+
+    /**
+     * @param headWeight [hidden, classes], input-major
+     * @param headBias [classes]
+     * @param mixing where masks mix (see {@link Mixing})
+     */
+    public BertClassifier(Device device, BertWeights weights, WordPieceTokenizer tokenizer, List<String> labels,
+            float[] headWeight, float[] headBias, Mixing mixing) {
+        if (mixing == null) {
+            throw new IllegalArgumentException("mixing must be given");
+        }
+        this.mixing = mixing;
         int d = weights.config().hidden(), c = labels.size();
         if (c < 2 || headWeight.length != (long) d * c || headBias.length != c) {
             throw new IllegalArgumentException("head must be [" + d + ", " + c + "] with " + c + " biases (got "
@@ -92,12 +119,16 @@ public final class BertClassifier implements Classifier {
     }
 
     /**
-     * {@link #MAX_PIECES}: texts longer than the encoder's positions are read in overlapping windows (see
-     * {@link #forward}).
+     * {@link #MAX_PIECES} when mixing word embeddings: texts longer than the encoder's positions are read in
+     * overlapping windows (see the class comment); the encoder's positions when mixing its embedding output.
      */
     @Override
     public int maxLength() {
-        return MAX_PIECES;
+        return mixing == Mixing.WORD_EMBEDDINGS ? MAX_PIECES : encoder.config().maxPositions();
+    }
+
+    public Mixing mixing() {
+        return mixing;
     }
 
     @Override
@@ -120,13 +151,17 @@ public final class BertClassifier implements Classifier {
 
     @Override
     public void embed(Tensor ids, Tensor lengths, Tensor out) {
-        encoder.embedWords(ids, lengths, out);
+        if (mixing == Mixing.WORD_EMBEDDINGS) {
+            encoder.embedWords(ids, lengths, out);
+        } else {
+            encoder.embed(ids, lengths, out);
+        }
     }
 
     @Override
     public void forward(Tensor inputs, Tensor lengths, Tensor logits) {
         long t = inputs.dim(1);
-        if (t <= encoder.config().maxPositions()) {
+        if (t <= encoder.config().maxPositions() || mixing == Mixing.EMBEDDING_OUTPUT) {
             windowed = null;
             forwardRows(inputs, lengths, logits);
             return;
@@ -136,6 +171,7 @@ public final class BertClassifier implements Classifier {
         windowed.plan.gather(inputs, windowed.inputs, d);
         forwardRows(windowed.inputs, windowed.plan.windowLengths(), windowed.logits);
         windowed.plan.average(windowed.logits, logits, c);
+        windowed.plan.average(pooled, windowed.pooled, d);
         windowed.docLengths = lengths;
     }
 
@@ -154,7 +190,8 @@ public final class BertClassifier implements Classifier {
     /** Logits of rows that fit the encoder's positions. */
     private void forwardRows(Tensor inputs, Tensor lengths, Tensor logits) {
         long b = inputs.dim(0), t = inputs.dim(1), d = embeddingDim(), c = labels.size();
-        Tensor hidden = encoder.forward(inputs, lengths);
+        Tensor hidden = mixing == Mixing.WORD_EMBEDDINGS ? encoder.forward(inputs, lengths)
+                : encoder.forwardFromEmbeddings(inputs, lengths);
         ensure(b, t);
         NativeCore.Context cx = ctx(device());
         check(NativeCore.mo_pool_forward(cx, f(pooled), f(hidden), i(lengths), b, t, d, NativeCore.MO_POOL_MEAN),
@@ -198,9 +235,13 @@ public final class BertClassifier implements Classifier {
         return cached;
     }
 
-    /** Mean-pooled sentence embeddings [B, D] of the last forward (valid until the next forward). */
+    /**
+     * Mean-pooled sentence embeddings [B, D] of the last forward (valid until the next forward); for a text
+     * read in windows, the mean of its windows' embeddings (the head is linear, so its logits are the
+     * head's logits of this).
+     */
     public Tensor pooled() {
-        return pooled;
+        return windowed != null ? windowed.pooled : pooled;
     }
 
     @Override
@@ -239,7 +280,7 @@ public final class BertClassifier implements Classifier {
     private final class Windowed implements AutoCloseable {
         final Tensor lengthsTensor;
         final Windows plan;
-        final Tensor inputs, logits, dLogits, dInputs, scratch;
+        final Tensor inputs, logits, dLogits, dInputs, scratch, pooled;
         Tensor docLengths;
 
         Windowed(Tensor lengthsTensor, Windows plan, int d, int c) {
@@ -252,12 +293,13 @@ public final class BertClassifier implements Classifier {
             dInputs = dev.floats((long) plan.rows * plan.width + 1, d);
             dInputs.fill(0f); // the last row stays zero: it stands for "no window" in Windows#scatter
             scratch = dev.floats(plan.docs, plan.length, d);
+            pooled = dev.floats(plan.docs, d);
         }
 
         @Override
         public void close() {
             plan.close();
-            for (Tensor x : List.of(inputs, logits, dLogits, dInputs, scratch)) {
+            for (Tensor x : List.of(inputs, logits, dLogits, dInputs, scratch, pooled)) {
                 x.close();
             }
         }

@@ -62,21 +62,60 @@ public final class BertEncoder implements AutoCloseable {
                 cfg.hidden()), "embed");
     }
 
+    /**
+     * out [N,T,D] = the embedding module's output for ids [N,T]: LayerNorm(word + position + token type), the
+     * input of {@link #forwardFromEmbeddings}.
+     */
+    public void embed(Tensor ids, Tensor lengths, Tensor out) {
+        long n = ids.dim(0), t = ids.dim(1), d = cfg.hidden(), r = n * t;
+        checkPositions(t);
+        NativeCore.Context cx = ctx(device);
+        try (Tensor words = device.floats(n, t, d); Tensor mean = device.floats(r); Tensor rstd = device.floats(r)) {
+            embedWords(ids, lengths, words);
+            check(NativeCore.mo_add_position(cx, f(words), f(words), f(pos), f(type), i(lengths), n, t, d),
+                    "add_position");
+            check(NativeCore.mo_layernorm_forward(cx, f(out), f(mean), f(rstd), f(words), f(embGamma), f(embBeta), r, d,
+                    (float) cfg.layerNormEps()), "layernorm_forward");
+        }
+    }
+
     /** Last hidden states [B,T,D] (a buffer owned by the encoder, valid until the next forward). */
     public Tensor forward(Tensor words, Tensor lengths) {
         long b = words.dim(0), t = words.dim(1), d = cfg.hidden();
+        checkPositions(t);
+        ensure(b, t);
+        act.lengths = lengths;
+        act.fromWords = true;
+        NativeCore.Context cx = ctx(device);
+        check(NativeCore.mo_add_position(cx, f(act.embSum), f(words), f(pos), f(type), i(lengths), b, t, d), "add_position");
+        check(NativeCore.mo_layernorm_forward(cx, f(act.x[0]), f(act.embMean), f(act.embRstd), f(act.embSum), f(embGamma),
+                f(embBeta), b * t, d, (float) cfg.layerNormEps()), "layernorm_forward");
+        return layers(lengths);
+    }
+
+    /** As {@link #forward}, from the embedding module's output [B,T,D] (see {@link #embed}). */
+    public Tensor forwardFromEmbeddings(Tensor embeddings, Tensor lengths) {
+        long b = embeddings.dim(0), t = embeddings.dim(1), d = cfg.hidden();
+        checkPositions(t);
+        ensure(b, t);
+        act.lengths = lengths;
+        act.fromWords = false;
+        check(NativeCore.mo_copy(ctx(device), dev(act.x[0]), dev(embeddings), 4 * b * t * d), "copy");
+        return layers(lengths);
+    }
+
+    private void checkPositions(long t) {
         if (t > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence length " + t + " exceeds the model's " + cfg.maxPositions()
                     + " positions");
         }
-        ensure(b, t);
-        act.lengths = lengths;
+    }
+
+    private Tensor layers(Tensor lengths) {
+        long b = act.b, t = act.t, d = cfg.hidden();
         NativeCore.Context cx = ctx(device);
         long r = b * t, h = cfg.heads(), dh = cfg.headDim(), inter = cfg.intermediate();
         float eps = (float) cfg.layerNormEps();
-        check(NativeCore.mo_add_position(cx, f(act.embSum), f(words), f(pos), f(type), i(lengths), b, t, d), "add_position");
-        check(NativeCore.mo_layernorm_forward(cx, f(act.x[0]), f(act.embMean), f(act.embRstd), f(act.embSum), f(embGamma),
-                f(embBeta), r, d, eps), "layernorm_forward");
         for (int l = 0; l < cfg.layers(); l++) {
             Tensor[] w = layers.get(l);
             Layer a = act.layers[l];
@@ -97,7 +136,11 @@ public final class BertEncoder implements AutoCloseable {
         return act.x[cfg.layers()];
     }
 
-    /** dWords [B,T,D] from dHidden [B,T,D], the gradient w.r.t. the last forward's hidden states. */
+    /**
+     * dInputs [B,T,D] from dHidden [B,T,D], the gradient w.r.t. the last forward's hidden states: w.r.t. the
+     * word embeddings after {@link #forward}, w.r.t. the embedding module's output after
+     * {@link #forwardFromEmbeddings}.
+     */
     public void backward(Tensor dHidden, Tensor dWords) {
         if (act == null) {
             throw new IllegalStateException("backward before forward");
@@ -125,6 +168,10 @@ public final class BertEncoder implements AutoCloseable {
                     h, dh), "attention_backward");
             check(NativeCore.mo_copy(cx, dev(dx), dev(ds), 4 * r * d), "copy");
             check(NativeCore.mo_matmul(cx, f(dx), f(act.dqkv), f(w[WQKV]), null, r, d, 3 * d, 1, 1f), "matmul");
+        }
+        if (!act.fromWords) {
+            check(NativeCore.mo_copy(cx, dev(dWords), dev(dx), 4 * r * d), "copy");
+            return;
         }
         // Embedding LayerNorm; adding positions and token types passes the gradient through unchanged.
         check(NativeCore.mo_layernorm_backward(cx, f(dWords), f(dx), f(act.embSum), f(act.embMean), f(act.embRstd),
@@ -199,6 +246,7 @@ public final class BertEncoder implements AutoCloseable {
         final Tensor[] x;
         final Layer[] layers;
         Tensor lengths;
+        boolean fromWords;
 
         Activations(long b, long t) {
             this.b = b;
