@@ -15,8 +15,8 @@ final class Chart {
         "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
     /** After ten series the colours repeat with these dash patterns. */
     private static final String[] DASHES = {null, "6 3", "2 2", "8 3 2 3"};
-    private static final int WIDTH = 700, LEFT = 64, RIGHT_LEGEND = 200, TOP = 36, BOTTOM = 56, ROW = 18;
-    private static final int LEGEND_NAME_CHARS = 26;
+    private static final int WIDTH = 720, LEFT = 64, RIGHT_LEGEND = 230, TOP = 36, BOTTOM = 56, ROW = 18;
+    private static final int LEGEND_NAME_CHARS = 24;
 
     /**
      * One line.

@@ -35,7 +35,7 @@ import java.util.Map;
  *
  * <p>The document view is drawn by inline JavaScript from a compact JSON block embedded once: words, rationales as
  * [start, end) word spans, and scores quantized to one character per word (63 levels; exact scores are in
- * {@link ReportJson}). About 200 documents x 9 methods x 800 words make a page of a few megabytes.
+ * {@link ReportJson}). 200 documents x 9 methods x 800 words make a page of about 3.5 MB.
  */
 public final class HtmlReport {
     /** Quantized score alphabet; the page's script holds the same string. Index 0 is "no score". */
