@@ -20,6 +20,7 @@ public final class Device implements AutoCloseable {
     private final Backend backend;
     private final int index;
     private NativeCore.Context context;
+    private MatmulPrecision precision = MatmulPrecision.FP32;
     private final Set<Tensor> tensors = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private Device(Backend backend, int index) {
@@ -109,6 +110,35 @@ public final class Device implements AutoCloseable {
         Tensor t = ints(shape);
         t.copyFrom(data);
         return t;
+    }
+
+    /** Arithmetic of the matrix products on this device. */
+    public enum MatmulPrecision {
+        /** Full single precision (the default; what the parity tests use). */
+        FP32,
+        /** CUDA tensor cores with TF32 inputs and FP32 accumulation; FP32 on the CPU. */
+        TF32,
+        /** CUDA tensor cores with BF16 inputs and FP32 accumulation; FP32 on the CPU. */
+        BF16
+    }
+
+    /** Sets the precision of this device's matrix products (encoder layers, heads); returns this device. */
+    public Device matmulPrecision(MatmulPrecision precision) {
+        if (precision == null) {
+            throw new IllegalArgumentException("precision must be given");
+        }
+        int code = switch (precision) {
+            case FP32 -> NativeCore.MO_PRECISION_FP32;
+            case TF32 -> NativeCore.MO_PRECISION_TF32;
+            case BF16 -> NativeCore.MO_PRECISION_BF16;
+        };
+        Natives.check(NativeCore.mo_set_matmul_precision(context(), code), "set_matmul_precision");
+        this.precision = precision;
+        return this;
+    }
+
+    public MatmulPrecision matmulPrecision() {
+        return precision;
     }
 
     /** Waits for all queued work and reports asynchronous errors. */

@@ -184,6 +184,31 @@ public final class BertWeights {
         }
     }
 
+    /**
+     * Random weights of the given shape: LayerNorm gains 1 + u, everything else u, with u uniform in
+     * [-scale, scale] from {@code seed}. For tests and for benchmarks, whose cost does not depend on the values.
+     */
+    public static BertWeights random(Config config, long seed, double scale) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        Builder b = builder(config);
+        for (Part p : Part.values()) {
+            int layers = p.perLayer() ? config.layers() : 1;
+            for (int l = 0; l < layers; l++) {
+                float[] v = new float[(int) p.size(config)];
+                boolean gamma = p.name().endsWith("GAMMA");
+                for (int k = 0; k < v.length; k++) {
+                    v[k] = (float) ((gamma ? 1 : 0) + scale * (rng.nextDouble() * 2 - 1));
+                }
+                if (p.perLayer()) {
+                    b.set(p, l, v);
+                } else {
+                    b.set(p, v);
+                }
+            }
+        }
+        return b.build();
+    }
+
     /** A builder for weights of the given shape; every part of every layer must be set. */
     public static Builder builder(Config config) {
         return new Builder(config);

@@ -14,6 +14,9 @@ import java.util.Arrays;
 public final class MiniLm {
     private MiniLm() {}
 
+    /** The shape of all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, FFN 1536, 512 positions. */
+    public static final BertWeights.Config CONFIG = new BertWeights.Config(6, 384, 12, 1536, 512, 2, 30522, 1e-12);
+
     /** MiniLM with the shipped sentiment head. */
     public static BertClassifier sentiment(Device device) {
         try (InputStream in = resource("/dev/maskopt/bert/minilm-sst2-head.bin")) {

@@ -172,19 +172,6 @@ class BertEncoderTest {
     }
 
     static BertWeights randomWeights(BertWeights.Config cfg, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        BertWeights.Builder b = BertWeights.builder(cfg);
-        for (BertWeights.Part p : BertWeights.Part.values()) {
-            int layers = p.perLayer() ? cfg.layers() : 1;
-            for (int l = 0; l < layers; l++) {
-                float[] v = new float[(int) p.size(cfg)];
-                boolean gamma = p.name().endsWith("GAMMA");
-                for (int k = 0; k < v.length; k++) {
-                    v[k] = (float) ((gamma ? 1 : 0) + 0.3 * (rng.nextDouble() * 2 - 1));
-                }
-                if (p.perLayer()) b.set(p, l, v); else b.set(p, v);
-            }
-        }
-        return b.build();
+        return BertWeights.random(cfg, seed, 0.3);
     }
 }
