@@ -86,7 +86,8 @@ public final class Plausibility {
      * least {@code threshold}. Precision = TP / #predicted spans, recall = TP / #gold spans (TP counts
      * predicted spans, as in ERASER). Micro pools the counts. Macro averages recall over documents with gold
      * spans and precision over documents with predicted spans, and takes the F1 of those two means.
-     * Duplicate gold spans count once; their text is ignored.
+     * Duplicate gold spans count once; empty gold spans count too (ERASER keeps them, and no prediction can
+     * match one); their text is ignored.
      *
      * @param gold each document's gold spans (for example {@link EraserDataset.Document#evidence()}); use
      *     {@link #spans} to turn a gold token mask into its runs
@@ -212,9 +213,9 @@ public final class Plausibility {
         Set<Long> seen = new HashSet<>();
         List<int[]> out = new ArrayList<>();
         for (Span s : spans) {
-            if (s == null || s.start() < 0 || s.end() <= s.start() || s.end() > length) {
-                throw new IllegalArgumentException("document " + doc + ": gold span " + s + " is not a non-empty range in [0, "
-                        + length + ")");
+            if (s == null || s.start() < 0 || s.end() < s.start() || s.end() > length) {
+                throw new IllegalArgumentException("document " + doc + ": gold span " + s + " is not a range of "
+                        + length + " tokens");
             }
             if (seen.add(((long) s.start() << 32) | s.end())) {
                 out.add(new int[] {s.start(), s.end()});
@@ -226,6 +227,6 @@ public final class Plausibility {
     private static double iou(int[] a, int[] b) {
         int inter = Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
         int union = (a[1] - a[0]) + (b[1] - b[0]) - inter;
-        return (double) inter / union;
+        return union == 0 ? 0 : (double) inter / union;
     }
 }

@@ -92,6 +92,21 @@ class DiagnosticsTest {
     }
 
     @Test
+    void leastSquaresTakesTheMinimumNormSolution() {
+        // two identical columns x = 1, 2, 3 and y = 1, 2, 4: centred x -1 0 1, centred y -4/3 -1/3 5/3, so the slope
+        // on one column is (4/3 + 5/3)/2 = 3/2; the minimum-norm split gives 3/4 to each column, intercept
+        // 7/3 - (3/2) 2 = -2/3 (scikit-learn's LinearRegression agrees, also off the training span)
+        double[][] x = {{1, 1}, {2, 2}, {3, 3}};
+        LeastSquares fit = LeastSquares.fit(x, new double[] {1, 2, 4}, new int[] {0, 1, 2});
+        assertEquals(1.5 * 4 - 2.0 / 3, fit.predict(new double[] {4, 4}), 1e-12);
+        assertEquals(0.75 * 2 - 2.0 / 3, fit.predict(new double[] {2, 0}), 1e-12);
+        // full rank: y = 1 + 2 a - b exactly
+        double[][] z = {{0, 0}, {1, 0}, {0, 1}, {2, 3}};
+        LeastSquares exact = LeastSquares.fit(z, new double[] {1, 3, 0, 2}, new int[] {0, 1, 2, 3});
+        assertEquals(1 + 2 * 5 - 7, exact.predict(new double[] {5, 7}), 1e-12);
+    }
+
+    @Test
     void confidenceIndicationOfTwoInstancesPredictsTheOther() {
         // one instance held out, the other trains an intercept-only model: error |0.6 - 0.9| = 0.3 in every fold
         double[][][] sal = {{{1}, {0}}, {{1}, {0}}};

@@ -92,6 +92,10 @@ class PlausibilityTest {
         Averaged s = Plausibility.iou(List.of(List.of(span(0, 2), span(2, 4))), List.of(mask("1111")));
         assertEquals(1.0, s.micro().precision(), EPS);
         assertEquals(0.5, s.micro().recall(), EPS);
+        // an empty gold span (ERASER Movies has some) is still a gold span that nothing matches: R = 1/2
+        Averaged withEmpty = Plausibility.iou(List.of(List.of(span(0, 4), span(2, 2))), List.of(mask("1111")));
+        assertEquals(1.0, withEmpty.micro().precision(), EPS);
+        assertEquals(0.5, withEmpty.micro().recall(), EPS);
         // spans of a gold mask are its runs: 0110 0 11 -> [1,3), [5,7)
         List<Span> runs = Plausibility.spans(mask("0110011"), List.of("a", "b", "c", "d", "e", "f", "g"));
         assertEquals(List.of(new Span(1, 3, "b c"), new Span(5, 7, "f g")), runs);
