@@ -4,12 +4,14 @@ import static dev.maskopt.eval.TopKTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.maskopt.Classifier;
 import dev.maskopt.Device;
 import dev.maskopt.Encoding;
 import dev.maskopt.Explainer;
 import dev.maskopt.ExplainerConfig;
 import dev.maskopt.Explanation;
 import dev.maskopt.Removal;
+import dev.maskopt.Tensor;
 import dev.maskopt.cnn.CnnClassifier;
 import dev.maskopt.internal.Masking;
 import dev.maskopt.synthetic.PlantedTask;
@@ -41,14 +43,19 @@ class MaskedModelTest {
     @Test
     void picksTheTargetColumnOfTheSharedMasking() {
         Encoding enc = model.encodeWords(List.of("the", "plot", "was", "great", "but", "dull"));
+        // complementary and repeated masks share forward passes under BASELINE removal
         List<boolean[]> masks = List.of(new boolean[] {true, true, true, true, true, true},
-                new boolean[] {true, false, true, false, true, false}, new boolean[6]);
+                new boolean[] {true, false, true, false, true, false}, new boolean[6],
+                new boolean[] {false, true, false, true, false, true}, new boolean[] {true, false, true, false, true, false},
+                new boolean[] {false, false, true, true, true, false});
         for (Removal removal : Removal.values()) {
             float[][] ref = Masking.probabilities(model, enc, masks, removal);
             for (int target = 0; target < 2; target++) {
                 double[] p = MaskedModel.of(model, enc, target, removal).probabilities(masks);
                 for (int m = 0; m < masks.size(); m++) {
-                    assertEquals(ref[m][target], p[m], 0.0, removal + " mask " + m);
+                    float[] alone = Masking.probabilities(model, enc, List.of(masks.get(m)), removal)[0];
+                    assertEquals(ref[m][target], p[m], 1e-6, removal + " mask " + m);
+                    assertEquals(alone[target], p[m], 1e-6, removal + " mask " + m + " on its own");
                 }
             }
             double[][] dist = MaskedModel.distributions(model, enc, masks, removal);
@@ -56,6 +63,51 @@ class MaskedModelTest {
                 assertEquals(1.0, row[0] + row[1], 1e-5);
             }
         }
+    }
+
+    /** Counts the rows of every forward pass. */
+    private static final class Counting implements Classifier {
+        final Classifier inner;
+        long rows;
+
+        Counting(Classifier inner) {
+            this.inner = inner;
+        }
+
+        @Override public Device device() { return inner.device(); }
+        @Override public int embeddingDim() { return inner.embeddingDim(); }
+        @Override public List<String> labels() { return inner.labels(); }
+        @Override public int maxLength() { return inner.maxLength(); }
+        @Override public Encoding encode(String text) { return inner.encode(text); }
+        @Override public Encoding encodeWords(List<String> words) { return inner.encodeWords(words); }
+        @Override public void embed(Tensor ids, Tensor lengths, Tensor out) { inner.embed(ids, lengths, out); }
+        @Override public void backward(Tensor dLogits, Tensor dInputs) { inner.backward(dLogits, dInputs); }
+        @Override public void close() {}
+
+        @Override
+        public void forward(Tensor inputs, Tensor lengths, Tensor logits) {
+            rows += inputs.dim(0);
+            inner.forward(inputs, lengths, logits);
+        }
+    }
+
+    @Test
+    void baselineRemovalSharesPassesBetweenComplements() {
+        Counting counting = new Counting(model);
+        Encoding enc = model.encodeWords(List.of("a", "dull", "film", "with", "great", "acting", "and", "music"));
+        double[] scores = {0.1, 0.9, 0.2, 0.3, 0.8, 0.4, 0.0, 0.5};
+        // ERASER levels on 8 words: k = 1, 1, 1, 2, 4. The 11 masks (full, then without/only top-k per level)
+        // hold 7 distinct ones: full and without/only top-1, top-2, top-4. DELETE runs those 7 rows; BASELINE
+        // runs one row pair per {mask, complement}: full, top-1, top-2, top-4, so 8 rows
+        Faithfulness.aopc(MaskedModel.of(counting, enc, 0, Removal.BASELINE), scores, Faithfulness.Levels.ERASER);
+        assertEquals(8, counting.rows);
+        counting.rows = 0;
+        Faithfulness.aopc(MaskedModel.of(counting, enc, 0, Removal.DELETE), scores, Faithfulness.Levels.ERASER);
+        assertEquals(7, counting.rows);
+        // at 10%, 20%, 50% (k = 1, 2, 4) the BASELINE masks pair up the same way: 4 pairs
+        counting.rows = 0;
+        Faithfulness.aopc(MaskedModel.of(counting, enc, 0, Removal.BASELINE), scores, 0.1, 0.2, 0.5);
+        assertEquals(8, counting.rows);
     }
 
     @Test
