@@ -3,6 +3,9 @@ package dev.maskopt.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.maskopt.Classifier;
+import dev.maskopt.Encoding;
+import dev.maskopt.Removal;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -377,6 +380,47 @@ public final class EraserPrediction {
             }
             thresholds.add(new Threshold(level, checked(comprehensiveness, "comprehensiveness scores at " + level),
                     checked(sufficiency, "sufficiency scores at " + level)));
+            return this;
+        }
+
+        /**
+         * Fills the classification and every faithfulness field from a classifier on the document's
+         * encoding, with the masks that {@link Faithfulness} uses: the predicted class (ERASER's m(x)_j) and
+         * the class probabilities on the full text, without and with only the hard rationale, and, when
+         * soft scores were set, without and with only their top-k words at each level. All masks go through
+         * {@link MaskedModel#distributions} in one call.
+         *
+         * @param text the document encoded on its own tokens ({@link Classifier#encodeWords}), so that word
+         *     i of the encoding is token i of the document
+         */
+        public Builder scoredBy(Classifier model, Encoding text, Removal removal, Faithfulness.Levels levels) {
+            Checks.notNull(model, "model");
+            Checks.notNull(text, "text");
+            Checks.notNull(levels, "levels");
+            if (text.words().size() != hard.length) {
+                throw new IllegalArgumentException("the encoding has " + text.words().size() + " words but the"
+                        + " rationale covers " + hard.length + " tokens");
+            }
+            List<boolean[]> masks = new ArrayList<>(Faithfulness.erasureMasks(hard));
+            double[] fractions = levels.fractions();
+            if (soft != null) {
+                List<boolean[]> aopc = Faithfulness.aopcMasks(soft, fractions);
+                masks.addAll(aopc.subList(1, aopc.size())); // the full text is already the first mask
+            }
+            double[][] p = MaskedModel.distributions(model, text, masks, removal);
+            List<String> labels = model.labels();
+            int predicted = 0;
+            for (int c = 1; c < p[0].length; c++) {
+                predicted = p[0][c] > p[0][predicted] ? c : predicted;
+            }
+            classification(labels.get(predicted), scores(labels, p[0]));
+            comprehensiveness(scores(labels, p[1]));
+            sufficiency(scores(labels, p[2]));
+            if (soft != null) {
+                for (int i = 0; i < fractions.length; i++) {
+                    threshold(fractions[i], scores(labels, p[3 + 2 * i]), scores(labels, p[4 + 2 * i]));
+                }
+            }
             return this;
         }
 

@@ -188,15 +188,7 @@ public final class Faithfulness {
         if (levels.length == 0) {
             throw new IllegalArgumentException("no levels");
         }
-        int n = scores.length;
-        List<boolean[]> masks = new ArrayList<>(1 + 2 * levels.length);
-        masks.add(all(n));
-        for (double level : levels) {
-            boolean[] top = TopK.atLevel(scores, level);
-            masks.add(not(top));
-            masks.add(top);
-        }
-        double[] p = call(model, masks);
+        double[] p = call(model, aopcMasks(scores, levels));
         double[] without = new double[levels.length], only = new double[levels.length];
         for (int i = 0; i < levels.length; i++) {
             without[i] = p[1 + 2 * i];
@@ -260,8 +252,25 @@ public final class Faithfulness {
         if (rationale.length == 0) {
             throw new IllegalArgumentException("the text has no words");
         }
-        double[] p = call(model, List.of(all(rationale.length), not(rationale), rationale.clone()));
+        double[] p = call(model, erasureMasks(rationale));
         return new Erasure(selection, Checks.count(rationale), p[0], p[1], p[2]);
+    }
+
+    /** Keep masks of an erasure: all words, without the rationale, the rationale only. */
+    static List<boolean[]> erasureMasks(boolean[] rationale) {
+        return List.of(all(rationale.length), not(rationale), rationale.clone());
+    }
+
+    /** Keep masks of AOPC: all words, then per level without the top-k and the top-k only. */
+    static List<boolean[]> aopcMasks(double[] scores, double[] levels) {
+        List<boolean[]> masks = new ArrayList<>(1 + 2 * levels.length);
+        masks.add(all(scores.length));
+        for (double level : levels) {
+            boolean[] top = TopK.atLevel(scores, level);
+            masks.add(not(top));
+            masks.add(top);
+        }
+        return masks;
     }
 
     private static double[] call(MaskedModel model, List<boolean[]> masks) {

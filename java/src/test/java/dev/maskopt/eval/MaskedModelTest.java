@@ -124,6 +124,38 @@ class MaskedModelTest {
     }
 
     @Test
+    void eraserLineFromAClassifierMatchesTheMetrics() {
+        List<String> words = List.of("a", "dull", "film", "with", "great", "acting", "and", "music");
+        Encoding enc = model.encodeWords(words);
+        boolean[] hard = {false, true, false, false, true, false, false, false};
+        double[] soft = {0.1, 0.9, 0.2, 0.3, 0.8, 0.4, 0.0, 0.5};
+        for (Removal removal : Removal.values()) {
+            EraserPrediction p = EraserPrediction.builder("doc", hard).soft(soft)
+                    .scoredBy(model, enc, removal, Faithfulness.Levels.ERASER).build();
+            double[] full = MaskedModel.distributions(model, enc, List.of(new boolean[] {true, true, true, true, true,
+                    true, true, true}), removal)[0];
+            int y = full[1] > full[0] ? 1 : 0;
+            String label = PlantedTask.LABELS.get(y);
+            assertEquals(label, p.classification().orElseThrow());
+            MaskedModel m = MaskedModel.of(model, enc, y, removal);
+            Faithfulness.Erasure e = Faithfulness.ofRationale(m, hard);
+            assertEquals(e.full(), p.classificationScores().get(label), 1e-6);
+            assertEquals(e.withoutRationale(), p.comprehensivenessScores().get(label), 1e-6);
+            assertEquals(e.rationaleOnly(), p.sufficiencyScores().get(label), 1e-6);
+            Faithfulness.Aopc a = Faithfulness.aopc(m, soft, Faithfulness.Levels.ERASER);
+            assertEquals(5, p.thresholds().size());
+            for (int i = 0; i < 5; i++) {
+                EraserPrediction.Threshold t = p.thresholds().get(i);
+                assertEquals(a.levels()[i], t.level());
+                assertEquals(a.withoutTop()[i], t.comprehensiveness().get(label), 1e-6);
+                assertEquals(a.onlyTop()[i], t.sufficiency().get(label), 1e-6);
+            }
+        }
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> EraserPrediction.builder("doc", new boolean[3])
+                .scoredBy(model, enc, Removal.DELETE, Faithfulness.Levels.ERASER)), "8 words");
+    }
+
+    @Test
     void rejectsBadArguments() {
         Encoding enc = model.encodeWords(List.of("a", "film"));
         assertMessage(assertThrows(IllegalArgumentException.class, () -> MaskedModel.of(model, enc, 2, Removal.DELETE)),
