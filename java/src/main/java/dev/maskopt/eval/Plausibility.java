@@ -23,7 +23,8 @@ public final class Plausibility {
      *
      * @param micro scores from counts pooled over documents
      * @param macro per-document scores averaged (see each method for which documents take part)
-     * @param documents number of documents in the macro average of recall
+     * @param documents documents in the macro average: for tokens, those with a gold or a predicted token;
+     *     for IOU, those with a gold span (the recall average)
      */
     public record Averaged(Prf micro, Prf macro, int documents) {}
 

@@ -15,7 +15,8 @@ public final class TopK {
      * The number of words selected at a removal level: {@code round(level * words)} (halves round up), at
      * least one word for a positive level so that short texts still lose something at 1%, and at most all
      * words. A tolerance of 1e-9 makes decimal halves round up although {@code 0.29 * 50} is 14.499... in
-     * binary.
+     * binary. (MaRC's code rounds halves to even; the two differ by one word only where {@code level * words}
+     * is an exact half.)
      */
     public static int count(int words, double level) {
         if (words < 0) {
