@@ -61,6 +61,49 @@ final class Fixtures {
         }
     }
 
+    /** dF/dx [T*D] for each raw input row (all of length T), F's gradient w.r.t. the logits taken in double. */
+    static List<float[]> gradients(Classifier model, List<float[]> rows, int t, int target, Output output) {
+        Device dev = model.device();
+        int n = rows.size(), c = model.labels().size(), d = model.embeddingDim();
+        float[] x = new float[n * t * d];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(rows.get(r), 0, x, r * t * d, t * d);
+        }
+        int[] lens = new int[n];
+        Arrays.fill(lens, t);
+        try (Tensor in = dev.upload(x, n, t, d); Tensor len = dev.upload(lens, n); Tensor logits = dev.floats(n, c);
+                Tensor dLogits = dev.floats(n, c); Tensor dIn = dev.floats(n, t, d)) {
+            model.forward(in, len, logits);
+            float[] z = logits.toFloatArray(), g = new float[n * c];
+            for (int r = 0; r < n; r++) {
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = 0; j < c; j++) {
+                    max = Math.max(max, z[r * c + j]);
+                }
+                for (int j = 0; j < c; j++) {
+                    sum += Math.exp(z[r * c + j] - max);
+                }
+                double py = Math.exp(z[r * c + target] - max) / sum;
+                for (int j = 0; j < c; j++) {
+                    double pj = Math.exp(z[r * c + j] - max) / sum, delta = j == target ? 1 : 0;
+                    g[r * c + j] = (float) switch (output) {
+                        case LOGIT -> delta;
+                        case LOG_PROBABILITY -> delta - pj;
+                        case PROBABILITY -> py * (delta - pj);
+                    };
+                }
+            }
+            dLogits.copyFrom(g);
+            model.backward(dLogits, dIn);
+            float[] all = dIn.toFloatArray();
+            List<float[]> out = new java.util.ArrayList<>(n);
+            for (int r = 0; r < n; r++) {
+                out.add(Arrays.copyOfRange(all, r * t * d, (r + 1) * t * d));
+            }
+            return out;
+        }
+    }
+
     /** The model's embeddings [T,D] of token ids. */
     static float[] embed(Classifier model, int[] ids) {
         Device dev = model.device();
