@@ -65,45 +65,89 @@ final class Forward {
         }
     }
 
+    /** The word masks of several texts: mask {@code m} of text {@code k} (true = kept). */
+    interface Masks {
+        boolean[] keep(int k, int m);
+    }
+
     /**
      * {@code p_target} of one text for each of {@code count} word masks: the words where
-     * {@code keep(m)[w]} is false are removed by the given policy. {@link Removal#BASELINE} substitutes the
-     * baseline ids, which embed to exactly the inputs {@link Masking} mixes with binary gates, at half its
-     * cost (Masking also evaluates each mask's complement); {@link Removal#DELETE} goes through Masking.
+     * {@code keep(m)[w]} is false are removed by the given policy (see the multi-text form).
      */
     static double[] targetProbabilities(Classifier model, Encoding enc, Removal removal, int target, int count,
             IntFunction<boolean[]> keep) {
-        double[] out = new double[count];
+        return targetProbabilities(model, List.of(enc), new int[] {target}, removal, new int[] {count},
+                (k, m) -> keep.apply(m))[0];
+    }
+
+    /**
+     * {@code p_{targets[k]}} of text k under each of its {@code counts[k]} word masks, the words where the
+     * mask is false removed by the given policy. {@link Removal#BASELINE} substitutes the baseline ids, which
+     * embed to exactly the inputs {@link Masking} mixes with binary gates, at half its cost (Masking also
+     * evaluates each mask's complement), and fills passes with the rows of several texts;
+     * {@link Removal#DELETE} goes through Masking, one text at a time.
+     */
+    static double[][] targetProbabilities(Classifier model, List<Encoding> texts, int[] targets, Removal removal,
+            int[] counts, Masks masks) {
+        double[][] out = new double[texts.size()][];
         if (removal == Removal.DELETE) {
-            int perCall = Math.max(1, TOKENS_PER_PASS / enc.length()) * 4;
-            for (int from = 0; from < count; from += perCall) {
-                int to = Math.min(count, from + perCall);
-                List<boolean[]> masks = new ArrayList<>(to - from);
-                for (int m = from; m < to; m++) {
-                    masks.add(keep.apply(m));
-                }
-                float[][] p = Masking.probabilities(model, enc, masks, Removal.DELETE);
-                for (int m = from; m < to; m++) {
-                    out[m] = p[m - from][target];
-                }
+            for (int k = 0; k < texts.size(); k++) {
+                out[k] = deleted(model, texts.get(k), targets[k], counts[k], k, masks);
             }
             return out;
         }
-        int[] ids = enc.ids(), base = enc.baselineIds(), wordOf = enc.wordOfToken();
-        float[][] z = logits(model, count, m -> {
-            boolean[] k = keep.apply(m);
-            int[] row = ids.clone();
+        int[] start = new int[texts.size() + 1];
+        for (int k = 0; k < texts.size(); k++) {
+            start[k + 1] = Math.addExact(start[k], counts[k]);
+        }
+        float[][] z = logits(model, start[texts.size()], r -> {
+            int k = textOf(start, r);
+            Encoding e = texts.get(k);
+            boolean[] keep = masks.keep(k, r - start[k]);
+            int[] row = e.ids(), base = e.baselineIds(), wordOf = e.wordOfToken();
             for (int t = 0; t < row.length; t++) {
-                if (wordOf[t] >= 0 && !k[wordOf[t]]) {
+                if (wordOf[t] >= 0 && !keep[wordOf[t]]) {
                     row[t] = base[t];
                 }
             }
             return row;
         });
         int c = model.labels().size();
-        for (int m = 0; m < count; m++) {
-            out[m] = Output.PROBABILITY.value(z[m], 0, c, target);
+        for (int k = 0; k < texts.size(); k++) {
+            out[k] = new double[counts[k]];
+            for (int m = 0; m < counts[k]; m++) {
+                out[k][m] = Output.PROBABILITY.value(z[start[k] + m], 0, c, targets[k]);
+            }
         }
         return out;
+    }
+
+    private static double[] deleted(Classifier model, Encoding enc, int target, int count, int k, Masks masks) {
+        double[] out = new double[count];
+        int perCall = Math.max(1, TOKENS_PER_PASS / enc.length()) * 4;
+        for (int from = 0; from < count; from += perCall) {
+            int to = Math.min(count, from + perCall);
+            List<boolean[]> keep = new ArrayList<>(to - from);
+            for (int m = from; m < to; m++) {
+                keep.add(masks.keep(k, m));
+            }
+            float[][] p = Masking.probabilities(model, enc, keep, Removal.DELETE);
+            for (int m = from; m < to; m++) {
+                out[m] = p[m - from][target];
+            }
+        }
+        return out;
+    }
+
+    /** The k with {@code start[k] <= r < start[k + 1]}. */
+    static int textOf(int[] start, int r) {
+        int k = Arrays.binarySearch(start, r);
+        if (k < 0) {
+            return -k - 2;
+        }
+        while (start[k + 1] == r) { // skip texts with no rows
+            k++;
+        }
+        return k;
     }
 }

@@ -16,8 +16,9 @@ import java.util.List;
  * renormalizes), so the same candidates stand in at every position. A candidate is spliced in as its token
  * ids, replacing all tokens of word i; candidates that would make the text longer than the model accepts
  * are left out and the rest renormalized. The distribution must come from the same model's encoder.
- * Log-odds are computed from the logits with log-sum-exp (no overflow as p approaches 1). Cost per text:
- * {@code words * candidates + 1} inputs, batched.
+ * The word itself is a candidate when it is among them, as it can be under a masked language model. Log-odds
+ * are computed from the logits with log-sum-exp (no overflow as p approaches 1). Cost per text:
+ * {@code words * candidates + 1} inputs, batched with those of the other texts.
  */
 public final class InputMarginalization implements Attributor {
     private final UnigramDistribution distribution;
@@ -60,54 +61,70 @@ public final class InputMarginalization implements Attributor {
         for (int j = 0; j < k; j++) {
             cand.add(distribution.tokenIds(j));
         }
+        // Per text: row 0 is the text; then one row per (word i, candidate j) that fits, listed as i k + j.
+        int[][] fits = new int[enc.size()][];
+        int[] start = new int[enc.size() + 1];
+        for (int n = 0; n < enc.size(); n++) {
+            fits[n] = fitting(model, enc.get(n), cand, n);
+            start[n + 1] = Math.addExact(start[n], 1 + fits[n].length);
+        }
+        float[][] z = Forward.logits(model, start[enc.size()], r -> {
+            int n = Forward.textOf(start, r), local = r - start[n];
+            Encoding e = enc.get(n);
+            if (local == 0) {
+                return e.ids();
+            }
+            int pair = fits[n][local - 1];
+            return splice(e.ids(), e.wordOfToken(), pair / k, cand.get(pair % k));
+        });
+        int c = model.labels().size();
         List<double[]> out = new ArrayList<>(enc.size());
         for (int n = 0; n < enc.size(); n++) {
-            out.add(text(model, enc.get(n), y[n], cand, n));
+            out.add(scores(z, start[n], fits[n], enc.get(n).words().size(), k, c, y[n]));
         }
         return out;
     }
 
-    private double[] text(Classifier model, Encoding e, int y, List<int[]> cand, int index) {
-        int words = e.words().size(), k = cand.size(), c = model.labels().size();
+    /** The (word, candidate) pairs, as i k + j, whose text stays within the model's length; fails if a word has none. */
+    private static int[] fitting(Classifier model, Encoding e, List<int[]> cand, int index) {
+        int words = e.words().size(), k = cand.size();
         int[] ids = e.ids(), wordOf = e.wordOfToken();
-        // Row 0 is the text; row 1 + i k + j puts candidate j in place of word i (null when too long).
-        List<int[]> rows = new ArrayList<>(1 + words * k);
-        rows.add(ids);
+        List<Integer> out = new ArrayList<>(words * k);
         for (int i = 0; i < words; i++) {
-            int own = UnigramDistribution.pieces(ids, wordOf, i).length;
-            for (int[] piece : cand) {
-                rows.add(ids.length - own + piece.length <= model.maxLength() ? splice(ids, wordOf, i, piece) : null);
-            }
-        }
-        List<int[]> present = rows.stream().filter(r -> r != null).toList();
-        float[][] z = Forward.logits(model, present);
-        double[] out = new double[words];
-        double logOdds = logOdds(z[0], c, y);
-        int next = 1;
-        for (int i = 0; i < words; i++) {
-            // log p = logsumexp_j(log q_j + log p_j), log(1 - p) = logsumexp_j(log q_j + log(1 - p_j)), sum q = 1.
-            double mass = 0;
+            int own = UnigramDistribution.pieces(ids, wordOf, i).length, before = out.size();
             for (int j = 0; j < k; j++) {
-                mass += rows.get(1 + i * k + j) != null ? distribution.probability(j) : 0;
+                if (ids.length - own + cand.get(j).length <= model.maxLength()) {
+                    out.add(i * k + j);
+                }
             }
-            if (mass == 0) {
+            if (out.size() == before) {
                 throw new IllegalArgumentException("text " + index + ": no candidate word fits in place of word " + i
                         + " within the model's " + model.maxLength() + " tokens");
             }
-            double[] logP = new double[k], logNotP = new double[k];
-            int used = 0;
-            for (int j = 0; j < k; j++) {
-                if (rows.get(1 + i * k + j) == null) {
-                    continue;
-                }
-                float[] row = z[next++];
-                double lse = Output.logSumExp(row, 0, c), logQ = Math.log(distribution.probability(j) / mass);
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Weights of evidence of one text from its rows' logits (row {@code at} is the text itself). */
+    private double[] scores(float[][] z, int at, int[] fits, int words, int k, int c, int y) {
+        // log p = logsumexp_j(log q_j + log p_j), log(1 - p) = logsumexp_j(log q_j + log(1 - p_j)), sum q = 1.
+        double logOddsX = logOdds(z[at], c, y);
+        double[] mass = new double[words];
+        for (int pair : fits) {
+            mass[pair / k] += distribution.probability(pair % k);
+        }
+        double[] out = new double[words];
+        double[] logP = new double[k], logNotP = new double[k];
+        for (int from = 0; from < fits.length; ) {
+            int i = fits[from] / k, used = 0;
+            for (; from < fits.length && fits[from] / k == i; from++, used++) {
+                float[] row = z[at + 1 + from];
+                double lse = Output.logSumExp(row, 0, c);
+                double logQ = Math.log(distribution.probability(fits[from] % k) / mass[i]);
                 logP[used] = logQ + row[y] - lse;
                 logNotP[used] = logQ + logSumExpExcept(row, c, y) - lse;
-                used++;
             }
-            double marginal = logSumExp(logP, used) - logSumExp(logNotP, used);
-            out[i] = (logOdds - marginal) / Math.log(2);
+            out[i] = (logOddsX - (logSumExp(logP, used) - logSumExp(logNotP, used))) / Math.log(2);
         }
         return out;
     }

@@ -94,6 +94,12 @@ final class Inputs {
         return best;
     }
 
+    static void positive(String name, int v) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " must be positive (got " + v + ")");
+        }
+    }
+
     static void positive(String name, double v) {
         if (!(v > 0) || !Double.isFinite(v)) {
             throw new IllegalArgumentException(name + " must be positive (got " + v + ")");

@@ -12,7 +12,7 @@ import java.util.List;
  * and record the drop in the target probability {@code p_y(text) - p_y(text without the window)}. A word's
  * score is the mean drop over the windows that contain it (Captum's averaging), so with a window of 1 it is
  * the leave-one-word-out drop. A text shorter than the window is one window. Cost per text:
- * {@code words - window + 2} inputs, batched.
+ * {@code words - window + 2} inputs, batched with those of the other texts.
  */
 public final class Occlusion implements Attributor {
     private final int window;
@@ -54,22 +54,27 @@ public final class Occlusion implements Attributor {
     public List<double[]> attribute(Classifier model, List<Encoding> texts, int[] targets) {
         List<Encoding> enc = Inputs.check(model, texts, targets);
         int[] y = Inputs.targets(model, enc, targets);
+        // Row 0 of a text is the whole text; row 1 + s removes its words s .. s + w - 1.
+        int[] counts = new int[enc.size()];
+        for (int k = 0; k < enc.size(); k++) {
+            counts[k] = windows(enc.get(k)) + 1;
+        }
+        double[][] p = Forward.targetProbabilities(model, enc, y, removal, counts, (k, m) -> {
+            int words = enc.get(k).words().size(), w = Math.min(window, words);
+            boolean[] keep = new boolean[words];
+            for (int j = 0; j < words; j++) {
+                keep[j] = m == 0 || j < m - 1 || j >= m - 1 + w;
+            }
+            return keep;
+        });
         List<double[]> out = new ArrayList<>(enc.size());
         for (int k = 0; k < enc.size(); k++) {
-            int words = enc.get(k).words().size(), w = Math.min(window, words), windows = words - w + 1;
-            // Row 0 is the whole text, row 1 + s removes words s .. s + w - 1.
-            double[] p = Forward.targetProbabilities(model, enc.get(k), removal, y[k], windows + 1, m -> {
-                boolean[] keep = new boolean[words];
-                for (int j = 0; j < words; j++) {
-                    keep[j] = m == 0 || j < m - 1 || j >= m - 1 + w;
-                }
-                return keep;
-            });
+            int words = enc.get(k).words().size(), w = Math.min(window, words);
             double[] sum = new double[words];
             int[] count = new int[words];
-            for (int s = 0; s < windows; s++) {
+            for (int s = 0; s < windows(enc.get(k)); s++) {
                 for (int j = s; j < s + w; j++) {
-                    sum[j] += p[0] - p[s + 1];
+                    sum[j] += p[k][0] - p[k][s + 1];
                     count[j]++;
                 }
             }
@@ -79,5 +84,10 @@ public final class Occlusion implements Attributor {
             out.add(sum);
         }
         return out;
+    }
+
+    private int windows(Encoding e) {
+        int words = e.words().size();
+        return words - Math.min(window, words) + 1;
     }
 }
