@@ -2,6 +2,7 @@ package dev.maskopt.attribution;
 
 import dev.maskopt.Classifier;
 import dev.maskopt.Encoding;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -28,6 +29,6 @@ public interface Attributor {
 
     /** Scores the words of one text for class {@code target}. */
     default double[] attribute(Classifier model, Encoding text, int target) {
-        return attribute(model, List.of(text), new int[] {target}).get(0);
+        return attribute(model, Collections.singletonList(text), new int[] {target}).get(0); // null text: a clear message
     }
 }

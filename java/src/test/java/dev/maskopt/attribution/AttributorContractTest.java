@@ -65,6 +65,7 @@ class AttributorContractTest {
             expect(() -> m.attribute(model, List.of(), null), "no texts", m);
             expect(() -> m.attribute(model, null, null), "no texts", m);
             expect(() -> m.attribute(model, Arrays.asList(ok, null), null), "text 1 is null", m);
+            expect(() -> m.attribute(model, (Encoding) null, 0), "text 0 is null", m);
             expect(() -> m.attribute(model, List.of(ok, ok), new int[] {0}), "2 texts but 1 targets", m);
             expect(() -> m.attribute(model, List.of(ok), new int[] {3}), "target 3 of text 0 is not a class index in [0, 3)", m);
             expect(() -> m.attribute(model, List.of(ok), new int[] {-1}), "target -1", m);
