@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 /** The {@code maskopt} command line. */
 @Command(name = "maskopt", mixinStandardHelpOptions = true, version = "maskopt 0.1.0",
         description = "Faithful rationales for text classifiers by mask optimization.",
-        subcommands = {Main.Explain.class, Main.Demo.class, Main.Info.class})
+        subcommands = {Main.Explain.class, Eval.class, Main.Demo.class, Main.Info.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -1,0 +1,83 @@
+package dev.maskopt.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.maskopt.Device;
+import dev.maskopt.ExplainerConfig;
+import dev.maskopt.Removal;
+import dev.maskopt.attribution.Occlusion;
+import dev.maskopt.attribution.RandomAttribution;
+import dev.maskopt.attribution.Saliency;
+import dev.maskopt.cli.EvalMethods;
+import dev.maskopt.cnn.CnnClassifier;
+import dev.maskopt.report.Report;
+import dev.maskopt.synthetic.PlantedTask;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The evaluation runner end to end on a small ERASER-format dataset with planted rationales. */
+class EvaluationTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void comparesMethodsAndWritesEraserPredictions() throws Exception {
+        List<PlantedTask.Example> examples = new PlantedTask(8, 20).generate(6, 4);
+        Files.createDirectories(dir.resolve("docs"));
+        List<String> lines = new ArrayList<>();
+        for (int k = 0; k < examples.size(); k++) {
+            PlantedTask.Example e = examples.get(k);
+            Files.writeString(dir.resolve("docs").resolve("d" + k), String.join(" ", e.tokens()) + "\n");
+            StringBuilder ev = new StringBuilder();
+            for (int t = 0; t < e.planted().length; t++) {
+                if (e.planted()[t]) {
+                    ev.append(ev.length() == 0 ? "" : ",").append(String.format(
+                            "[{\"docid\":\"d%d\",\"start_token\":%d,\"end_token\":%d,\"start_sentence\":0,"
+                                    + "\"end_sentence\":1,\"text\":\"%s\"}]", k, t, t + 1, e.tokens().get(t)));
+                }
+            }
+            lines.add(String.format("{\"annotation_id\":\"d%d\",\"classification\":\"%s\",\"evidences\":[%s]}", k,
+                    e.label() == 1 ? "POS" : "NEG", ev));
+        }
+        Files.write(dir.resolve("test.jsonl"), lines);
+        Files.write(dir.resolve("train.jsonl"), lines);
+        try (Device dev = Device.cpu()) {
+            var vocab = PlantedTask.vocabulary();
+            try (CnnClassifier model = CnnClassifier.create(dev, vocab, PlantedTask.embeddings(vocab, 16, 1), 16,
+                    PlantedTask.LABELS, CnnClassifier.DEFAULT_WIDTHS, 8, 40, 1)) {
+                List<Evaluation.Method> methods = List.of(
+                        EvalMethods.maskopt(ExplainerConfig.builder().optSteps(5).optSamples(2).build()),
+                        EvalMethods.scores("random", RandomAttribution.create()),
+                        EvalMethods.scores("saliency", Saliency.create()),
+                        EvalMethods.scores("occlusion", Occlusion.create()));
+                List<String> progress = new ArrayList<>();
+                Report r = Evaluation.run(model, "cnn", "random weights", l -> l.equals("POS") ? 1 : 0,
+                        EraserDataset.open(dir), "test", methods,
+                        new Evaluation.Settings(Removal.BASELINE, Faithfulness.Levels.ERASER, 5, dir.resolve("out")),
+                        progress::add);
+                assertEquals(5, progress.size(), "one progress line per document");
+                assertEquals(List.of("maskopt", "maskopt @ oracle k", "random", "saliency", "occlusion"),
+                        r.methods().stream().map(Report.Method::name).toList());
+                assertEquals(5, r.documents().size());
+                for (Report.Method m : r.methods()) {
+                    for (String key : List.of("comprehensiveness", "sufficiency", "comp_aopc", "token_f1", "auprc",
+                            "seconds_per_doc")) {
+                        assertTrue(Double.isFinite(m.figure(key)), m.name() + " " + key);
+                    }
+                    assertEquals(5, m.comprehensiveness().length, "one point per AOPC level");
+                }
+                // With the oracle length every row selects as many words as the human rationale.
+                Report.Method oracle = r.method("random");
+                assertEquals(oracle.figure("token_f1"), oracle.figure("token_f1_oracle"), 1e-12);
+                for (String f : List.of("maskopt.jsonl", "maskopt_oracle_k.jsonl", "random.jsonl")) {
+                    assertEquals(5, Files.readAllLines(dir.resolve("out").resolve(f)).size(), f);
+                }
+            }
+        }
+    }
+}
