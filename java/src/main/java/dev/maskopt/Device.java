@@ -21,6 +21,7 @@ public final class Device implements AutoCloseable {
     private final int index;
     private NativeCore.Context context;
     private final Set<Tensor> tensors = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long allocations;
 
     private Device(Backend backend, int index) {
         this.backend = backend;
@@ -97,6 +98,11 @@ public final class Device implements AutoCloseable {
         return register(new Tensor(this, Tensor.DType.INT32, shape));
     }
 
+    /** Allocates an int64 tensor (contents undefined until written). */
+    public Tensor longs(long... shape) {
+        return register(new Tensor(this, Tensor.DType.INT64, shape));
+    }
+
     /** A float32 tensor holding {@code data}. */
     public Tensor upload(float[] data, long... shape) {
         Tensor t = floats(shape);
@@ -107,6 +113,13 @@ public final class Device implements AutoCloseable {
     /** An int32 tensor holding {@code data}. */
     public Tensor upload(int[] data, long... shape) {
         Tensor t = ints(shape);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** An int64 tensor holding {@code data}. */
+    public Tensor upload(long[] data, long... shape) {
+        Tensor t = longs(shape);
         t.copyFrom(data);
         return t;
     }
@@ -133,12 +146,18 @@ public final class Device implements AutoCloseable {
         return tensors.size();
     }
 
+    /** Number of tensors ever allocated on this device. */
+    long allocations() {
+        return allocations;
+    }
+
     void release(Tensor t) {
         tensors.remove(t);
     }
 
     private Tensor register(Tensor t) {
         tensors.add(t);
+        allocations++;
         return t;
     }
 

@@ -7,15 +7,28 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * A dense row-major float32 or int32 array in a {@link Device}'s memory (GPU memory on CUDA). Created by
+ * A dense row-major float32, int32 or int64 array in a {@link Device}'s memory (GPU memory on CUDA). Created by
  * the device; released by {@link #close()} or when its device closes. Copies to and from Java arrays are
  * the only transfers between host and device.
  */
 public final class Tensor implements AutoCloseable {
     /** Element type. */
     public enum DType {
-        FLOAT32,
-        INT32
+        FLOAT32(4),
+        INT32(4),
+        /** Counters (an optimization's step number on the device). */
+        INT64(8);
+
+        private final int bytes;
+
+        DType(int bytes) {
+            this.bytes = bytes;
+        }
+
+        /** Bytes per element. */
+        public int bytes() {
+            return bytes;
+        }
     }
 
     private final Device device;
@@ -39,7 +52,7 @@ public final class Tensor implements AutoCloseable {
         this.dtype = dtype;
         this.shape = shape.clone();
         this.numel = n;
-        Pointer p = NativeCore.mo_malloc(device.context(), 4 * n);
+        Pointer p = NativeCore.mo_malloc(device.context(), Math.multiplyExact(dtype.bytes(), n));
         if (p == null || p.isNull()) {
             throw new MaskoptException("cannot allocate " + Arrays.toString(shape) + " " + dtype + " on " + device
                     + ": " + NativeCore.mo_last_error());
@@ -85,6 +98,11 @@ public final class Tensor implements AutoCloseable {
         Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 4L * numel), "upload");
     }
 
+    public void copyFrom(long[] data) {
+        expect(DType.INT64, data.length);
+        Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 8L * numel), "upload");
+    }
+
     /** Copies the contents to a new Java array (waits for queued work). */
     public float[] toFloatArray() {
         expect(DType.FLOAT32, numel);
@@ -97,6 +115,13 @@ public final class Tensor implements AutoCloseable {
         expect(DType.INT32, numel);
         int[] out = new int[Math.toIntExact(numel)];
         Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 4L * numel), "download");
+        return out;
+    }
+
+    public long[] toLongArray() {
+        expect(DType.INT64, numel);
+        long[] out = new long[Math.toIntExact(numel)];
+        Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 8L * numel), "download");
         return out;
     }
 

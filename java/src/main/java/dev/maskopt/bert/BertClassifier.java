@@ -32,6 +32,7 @@ public final class BertClassifier implements Classifier {
     private Tensor lastLengths;
     private long lastRows;
     private long lastLength;
+    private long generation; // bumped when the head's buffers are reallocated
 
     /**
      * @param headWeight [hidden, classes], input-major
@@ -128,6 +129,12 @@ public final class BertClassifier implements Classifier {
         encoder.backward(dHidden, dInputs);
     }
 
+    /** Forward and backward allocate only when the batch shape changes; both counters only grow. */
+    @Override
+    public long bufferGeneration() {
+        return encoder.bufferGeneration() + generation;
+    }
+
     /** Mean-pooled sentence embeddings [B, D] of the last forward (valid until the next forward). */
     public Tensor pooled() {
         return pooled;
@@ -158,6 +165,7 @@ public final class BertClassifier implements Classifier {
         pooled = device().floats(b, d);
         dPooled = device().floats(b, d);
         dHidden = device().floats(b, t, d);
+        generation++;
         lastRows = b;
         lastLength = t;
     }
