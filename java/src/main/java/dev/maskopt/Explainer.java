@@ -23,8 +23,9 @@ import java.util.function.IntConsumer;
  * <p>Device memory: the explainer keeps the buffers of the optimization for the last few batch shapes and reuses
  * them in later calls, until {@link #close()}. On CUDA, one step is recorded in a CUDA graph and replayed (see
  * {@link ExplainerConfig#cudaGraphs()}), and lengths are rounded up to buckets (token and word counts to a multiple
- * of 8, or of an eighth of the next power of two when larger), so that texts of similar lengths share buffers and
- * graphs; padding never changes an explanation. On the CPU the batch keeps its exact shape.
+ * of 8, or of a sixteenth of the next power of two when larger), so that texts of similar lengths share buffers and
+ * graphs; padding never changes an explanation. On the CPU, where padding would cost compute, the batch keeps its
+ * exact shape.
  */
 public final class Explainer implements AutoCloseable {
     /** Batch shapes whose buffers are kept; the least recently used beyond these is released. */
@@ -242,12 +243,12 @@ public final class Explainer implements AutoCloseable {
     }
 
     /**
-     * {@code size} rounded up to a multiple of max(8, p / 8), p the smallest power of two &gt;= size, but not beyond
-     * {@code cap} (nor below size): padding stays under about 1/8 for long texts.
+     * {@code size} rounded up to a multiple of max(8, p / 16), p the smallest power of two &gt;= size, but not beyond
+     * {@code cap} (nor below size): under 8 positions of padding, or under an eighth of the size when larger.
      */
     static int bucket(int size, int cap) {
         int pow = size <= 1 ? 1 : Integer.highestOneBit(size - 1) << 1;
-        int unit = Math.max(8, pow / 8);
+        int unit = Math.max(8, pow / 16);
         long rounded = ((long) size + unit - 1) / unit * unit;
         return (int) Math.max(size, Math.min(rounded, cap));
     }
