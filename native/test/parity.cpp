@@ -971,7 +971,8 @@ void test_attention(Rng& rng) {
         const int64_t T = MO_CUDA_ATTENTION_MAX_T + 1;
         Both<int32_t> len(std::vector<int32_t>(1, (int32_t)T));
         Both<float> qkv(normals(rng, T * 3)), out(T), probs(T * T);
-        const int sf = mo_attention_forward(g_gpu, out.at(true), probs.at(true), qkv.at(true), len.at(true), 1, T, 1, 1);
+        const int sf =
+            mo_attention_forward(g_gpu, out.at(true), probs.at(true), qkv.at(true), len.at(true), 1, T, 1, 1);
         const int sb = mo_attention_backward(g_gpu, qkv.at(true), out.at(true), qkv.at(true), probs.at(true),
                                              len.at(true), 1, T, 1, 1);
         const int sc = mo_attention_forward(g_cpu, out.at(false), probs.at(false), qkv.at(false), len.at(false), 1, T,

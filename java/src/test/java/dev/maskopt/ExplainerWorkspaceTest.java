@@ -32,7 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ExplainerWorkspaceTest {
     private static final ExplainerConfig FAST = ExplainerConfig.builder().optSteps(25).build();
     // 10 and 3 tokens (CNN: tokens = words), so buckets pad both T and W.
-    private static final List<String> TEXTS = List.of("the plot was great and the acting superb , really", "a dull film");
+    private static final List<String> TEXTS =
+            List.of("the plot was great and the acting superb , really", "a dull film");
 
     static Stream<Backend> backends() {
         return Device.cudaDeviceCount() > 0 ? Stream.of(Backend.CPU, Backend.CUDA) : Stream.of(Backend.CPU);

@@ -108,7 +108,8 @@ class GraphTest {
         Runnable step = () -> {
             check(NativeCore.mo_hc_sample_at(ctx(dev), f(z), f(dz), f(theta), i(lens), 1, n, t, 2f / 3, -0.1f, 1.1f, 99,
                     i64(counter)), "hc_sample_at");
-            check(NativeCore.mo_trace_write(ctx(dev), f(trace), f(z), i64(counter), steps, (long) n * t), "trace_write");
+            check(NativeCore.mo_trace_write(ctx(dev), f(trace), f(z), i64(counter), steps, (long) n * t),
+                    "trace_write");
             check(NativeCore.mo_step_increment(ctx(dev), i64(counter)), "step_increment");
             check(NativeCore.mo_adam_update_at(ctx(dev), f(theta), f(m), f(v), f(dz), (long) n * t, 0.1f, 0.9f, 0.999f,
                     1e-8f, 0f, i64(counter)), "adam_update_at");

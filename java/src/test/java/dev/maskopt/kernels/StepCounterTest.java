@@ -62,6 +62,8 @@ class StepCounterTest {
                 assertClose("hc_sample_at dz", ref.dz, got[1], ATOL, RTOL, ref.dzSkip());
                 assertPaddingZero("hc_sample_at z", got[0], len, N, T, 1);
                 assertPaddingZero("hc_sample_at dz", got[1], len, N, T, 1);
+                assertBitsEqual("hc_sample_at rerun", got[0],
+                        hcSampleAt(dev, logalpha, len, S, N, T, beta, l, r, seed, step)[0]);
             }
         }
     }
@@ -86,6 +88,8 @@ class StepCounterTest {
                 assertClose("kuma_sample_at dz", ref.dz, got[1], ATOL, RTOL, ref.dzSkip());
                 assertPaddingZero("kuma_sample_at z", got[0], len, N, T, 1);
                 assertPaddingZero("kuma_sample_at dz", got[1], len, N, T, 1);
+                assertBitsEqual("kuma_sample_at rerun", got[1],
+                        kumaSampleAt(dev, params, len, S, N, T, l, r, seed, step)[1]);
             }
         }
     }
@@ -204,7 +208,9 @@ class StepCounterTest {
 
     static Stream<Arguments> bad() {
         List<KernelCheck.Bad> bad = new ArrayList<>();
-        for (KernelCheck.Op op : List.of(HC_AT, KUMA_AT, ADAM_AT, TRACE)) bad.addAll(KernelCheck.sizeAndPointerCases(op));
+        for (KernelCheck.Op op : List.of(HC_AT, KUMA_AT, ADAM_AT, TRACE)) {
+            bad.addAll(KernelCheck.sizeAndPointerCases(op));
+        }
         return KernelCheck.withBackends(bad.toArray());
     }
 
@@ -225,7 +231,8 @@ class StepCounterTest {
     @MethodSource("ops")
     void counterOutOfRangeIsRejectedOnTheCpu(Backend backend, KernelCheck.Op op) {
         if (backend != Backend.CPU) return;
-        long[] badSteps = op == ADAM_AT ? new long[] {0, -1} : op == TRACE ? new long[] {-1, 4} : new long[] {-1, 1L << 32};
+        long[] badSteps =
+                op == ADAM_AT ? new long[] {0, -1} : op == TRACE ? new long[] {-1, 4} : new long[] {-1, 1L << 32};
         for (long value : badSteps) {
             try (KernelCheck.Buffers x = new KernelCheck.Buffers(backend)) {
                 x.step.copyFrom(new long[] {value});
