@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "common.cuh"
+#include "maskopt.h"
 #include "ops.h"
 
 namespace mo {
@@ -336,6 +337,14 @@ cudaError_t allow_smem(K kernel, size_t static_bytes, size_t dyn) {
 
 constexpr size_t kQTileStatic = sizeof(QTileSmem);
 constexpr size_t kDkvStatic = 2 * IT * DC * sizeof(float);
+
+// dispatch rejects T > MO_CUDA_ATTENTION_MAX_T: at that T every kernel fits the smallest per-block opt-in shared
+// memory of the GPUs these kernels run on (99 KiB: sm_86, sm_89, sm_120; sm_80 has 163 KiB, sm_90 227 KiB).
+constexpr size_t kSmemFloor = 99u * 1024u;
+static_assert(kQTileStatic + (size_t)QT * (MO_CUDA_ATTENTION_MAX_T + 1) * sizeof(float) <= kSmemFloor,
+              "forward / dQ shared memory at the longest accepted T");
+static_assert(kDkvStatic + 2 * (size_t)KB * MO_CUDA_ATTENTION_MAX_T * sizeof(float) <= kSmemFloor,
+              "dK/dV shared memory at the longest accepted T");
 
 }  // namespace
 

@@ -1,5 +1,5 @@
-// hard-concrete gates: mo_hc_sample, mo_hc_gate, mo_hc_prob_open, mo_hc_regularize (methods.md section 3;
-// Louizos et al. 2018). Per-element math from gate_math.h, shared with gates.cpp.
+// hard-concrete gates: mo_hc_sample (and mo_hc_sample_at), mo_hc_gate, mo_hc_prob_open, mo_hc_regularize
+// (methods.md section 3; Louizos et al. 2018). Per-element math from gate_math.h, shared with gates.cpp.
 // Shape legend: logalpha [N,T], d_logalpha [N,T] (accumulated), z/dz [S,N,T] index (s*N + n)*T + t,
 // gate/p [N,T], reg [N,2]; lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.
 #include "common.cuh"
@@ -13,9 +13,12 @@ namespace {
 
 constexpr int kRegBlock = 256;
 
+// The Philox step is step_at[0] when step_at is given (mo_hc_sample_at: read when the kernel runs, so a captured
+// graph sees each replay's step), else the by-value `step`; one kernel, so both give the same bits.
 __global__ void hc_sample_kernel(float* __restrict__ z, float* __restrict__ dz, const float* __restrict__ logalpha,
                                  const int32_t* __restrict__ lengths, int64_t S, int64_t N, int64_t T, float beta,
-                                 float l, float r, uint64_t seed, int64_t step) {
+                                 float l, float r, uint64_t seed, int64_t step, const int64_t* __restrict__ step_at) {
+    if (step_at != nullptr) step = step_at[0];
     const int64_t total = S * N * T;
     for (int64_t i = cu::global_thread(); i < total; i += cu::global_threads()) {
         const int64_t row = i / T, t = i - row * T;
@@ -90,15 +93,28 @@ __global__ void __launch_bounds__(kRegBlock)
 
 }  // namespace
 
-int cuda_hc_sample(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
-                   int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, int64_t step) {
+namespace {
+int launch_hc_sample(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                     int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, int64_t step,
+                     const int64_t* step_at) {
     const int64_t total = S * N * T;
     if (total <= 0) return 0;
     cudaStream_t s;
     if (int e = cu::begin_launch(stream, &s)) return e;
     hc_sample_kernel<<<cu::grid_for(total), cu::kBlock, 0, s>>>(z, dz, logalpha, lengths, S, N, T, beta, l, r, seed,
-                                                                step);
+                                                                step, step_at);
     return cu::launch_status();
+}
+}  // namespace
+
+int cuda_hc_sample(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                   int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, int64_t step) {
+    return launch_hc_sample(stream, z, dz, logalpha, lengths, S, N, T, beta, l, r, seed, step, nullptr);
+}
+
+int cuda_hc_sample_at(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                      int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step) {
+    return launch_hc_sample(stream, z, dz, logalpha, lengths, S, N, T, beta, l, r, seed, 0, step);
 }
 
 int cuda_hc_gate(void* stream, float* z, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T,

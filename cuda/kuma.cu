@@ -1,5 +1,5 @@
-// HardKuma gates: mo_kuma_sample, mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize (methods.md section 1;
-// Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
+// HardKuma gates: mo_kuma_sample (and mo_kuma_sample_at), mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize
+// (methods.md section 1; Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
 // Shape legend: params [2,N,T] = (log a, log b), index p*N*T + n*T + t; d_params [2,N,T] (accumulated);
 // z [S,N,T] index (s*N + n)*T + t; dz [2,S,N,T] = (dz/dlog a, dz/dlog b); p0/p1/gate [N,T]; reg [N,2];
 // lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.
@@ -14,9 +14,11 @@ namespace {
 
 constexpr int kRegBlock = 256;
 
+// The Philox step is step_at[0] when step_at is given (mo_kuma_sample_at), else the by-value `step`.
 __global__ void kuma_sample_kernel(float* __restrict__ z, float* __restrict__ dz, const float* __restrict__ params,
                                    const int32_t* __restrict__ lengths, int64_t S, int64_t N, int64_t T, float l,
-                                   float r, uint64_t seed, int64_t step) {
+                                   float r, uint64_t seed, int64_t step, const int64_t* __restrict__ step_at) {
+    if (step_at != nullptr) step = step_at[0];
     const int64_t NT = N * T, total = S * NT;
     for (int64_t i = cu::global_thread(); i < total; i += cu::global_threads()) {
         const int64_t row = i / T, t = i - row * T;
@@ -103,14 +105,27 @@ __global__ void __launch_bounds__(kRegBlock)
 
 }  // namespace
 
-int cuda_kuma_sample(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
-                     int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step) {
+namespace {
+int launch_kuma_sample(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                       int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step, const int64_t* step_at) {
     const int64_t total = S * N * T;
     if (total <= 0) return 0;
     cudaStream_t s;
     if (int e = cu::begin_launch(stream, &s)) return e;
-    kuma_sample_kernel<<<cu::grid_for(total), cu::kBlock, 0, s>>>(z, dz, params, lengths, S, N, T, l, r, seed, step);
+    kuma_sample_kernel<<<cu::grid_for(total), cu::kBlock, 0, s>>>(z, dz, params, lengths, S, N, T, l, r, seed, step,
+                                                                  step_at);
     return cu::launch_status();
+}
+}  // namespace
+
+int cuda_kuma_sample(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                     int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step) {
+    return launch_kuma_sample(stream, z, dz, params, lengths, S, N, T, l, r, seed, step, nullptr);
+}
+
+int cuda_kuma_sample_at(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                        int64_t N, int64_t T, float l, float r, uint64_t seed, const int64_t* step) {
+    return launch_kuma_sample(stream, z, dz, params, lengths, S, N, T, l, r, seed, 0, step);
 }
 
 int cuda_kuma_probs(void* stream, float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N,

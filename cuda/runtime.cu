@@ -1,5 +1,5 @@
 // runtime: CUDA plumbing behind mo_cuda_device_count, contexts (device + non-blocking stream), memory,
-// mo_upload/mo_download/mo_copy, mo_fill and mo_count_nonfinite (methods.md: none; numerical notes only).
+// mo_upload/mo_download/mo_copy, mo_fill, mo_count_nonfinite and graphs (capture, launch, release) (methods.md: none; numerical notes only).
 // Shape legend: n elements (float), bytes (byte counts). Every runtime call is checked; the first error is
 // returned as a cudaError_t (int). Plumbing calls that take a device select it first (cuda_set_device);
 // for copy, fill and count_nonfinite dispatch has made the context's device current.
@@ -167,6 +167,48 @@ int cuda_count_nonfinite(void* stream, int64_t* count, const float* x, int64_t n
     if (e == cudaSuccess) e = es;
     if (e != cudaSuccess) return (int)e;
     *count = (int64_t)h_count;
+    return 0;
+}
+
+// Thread-local capture: this thread's calls that cannot be captured (cudaMalloc, synchronous copies, waits) fail
+// instead of silently running outside the graph, while other threads (other contexts) are not restricted, as
+// they would be under cudaStreamCaptureModeGlobal.
+int cuda_capture_begin(void* stream) {
+    MO_CUDA_TRY(cudaStreamBeginCapture(cu::as_stream(stream), cudaStreamCaptureModeThreadLocal));
+    return 0;
+}
+
+int cuda_capture_end(void* stream, void** exec) {
+    *exec = nullptr;
+    cudaGraph_t graph = nullptr;
+    // Always called, so the stream leaves capture mode even when the capture was invalidated (graph is NULL then).
+    cudaError_t e = cudaStreamEndCapture(cu::as_stream(stream), &graph);
+    if (e == cudaSuccess && graph == nullptr) e = cudaErrorStreamCaptureInvalidated;
+    cudaGraphExec_t x = nullptr;
+    if (e == cudaSuccess) e = cudaGraphInstantiate(&x, graph, 0);
+    if (graph != nullptr) {
+        cudaError_t ed = cudaGraphDestroy(graph);  // the executable graph does not need it
+        if (e == cudaSuccess) e = ed;
+    }
+    if (e != cudaSuccess) {
+        if (x != nullptr) (void)cudaGraphExecDestroy(x);
+        (void)cudaGetLastError();  // reported through the return value; keep later launches' status clean
+        return (int)e;
+    }
+    *exec = (void*)x;
+    return 0;
+}
+
+int cuda_graph_launch(void* stream, void* exec, int64_t times) {
+    cudaStream_t s = cu::as_stream(stream);
+    for (int64_t k = 0; k < times; ++k) MO_CUDA_TRY(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), s));
+    return 0;
+}
+
+int cuda_graph_destroy(int device, void* exec) {
+    if (exec == nullptr) return 0;
+    MO_CUDA_TRY((cudaError_t)cuda_set_device(device));
+    MO_CUDA_TRY(cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec)));
     return 0;
 }
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # gpu-check: on a machine with an NVIDIA GPU (nvcc, cmake; ninja optional; no JDK needed), build maskopt
 # with the CUDA backend, run CTest, run the CPU-vs-CUDA parity test directly, then under compute-sanitizer
-# (memcheck, racecheck, synccheck, initcheck; skipped if compute-sanitizer is missing). Everything is
-# teed to a log. Exit status is non-zero if any step fails (a parity "skipped: no usable GPU" counts as a
-# failure here: this script exists to exercise the GPU).
+# (memcheck, racecheck, synccheck, initcheck; skipped if compute-sanitizer is missing). The parity test also
+# captures the optimization loop in a CUDA graph and checks replays against eager runs bit for bit. With
+# JAVA_TESTS=1 (needs a JDK 17+ and the Maven dependencies already in ~/.m2: it runs offline) the Java test
+# suite runs too; on a GPU machine it exercises the explainer's graph path (capture, replay, recapture).
+# Everything is teed to a log. Exit status is non-zero if any step fails (a parity "skipped: no usable GPU"
+# counts as a failure here: this script exists to exercise the GPU).
 #
 # Usage: scripts/gpu-check.sh [LOG]            (LOG defaults to gpu-check.log in the current directory)
 # Environment overrides:
@@ -12,6 +15,7 @@
 #   BUILD_TYPE=Release     CMAKE_BUILD_TYPE
 #   CMAKE_EXTRA_ARGS=      extra arguments for the configure step (word-split)
 #   SANITIZE=1             0 skips the compute-sanitizer runs
+#   JAVA_TESTS=0           1 also runs the Java tests (offline Maven, CUDA build, GPU required)
 set -u -o pipefail
 
 LOG=$(realpath -m "${1:-gpu-check.log}")
@@ -20,6 +24,7 @@ CUDA_ARCHS=${CUDA_ARCHS:-90}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 SANITIZE=${SANITIZE:-1}
+JAVA_TESTS=${JAVA_TESTS:-0}
 
 # step NAME CMD...: runs CMD and logs "<== [NAME] ok" or "<== [NAME] FAILED" (the verdict is read back from
 # the log at the end, since main runs in a pipeline subshell); returns CMD's status.
@@ -111,6 +116,11 @@ main() {
     else
         echo
         echo "compute-sanitizer not found: sanitizer runs skipped"
+    fi
+
+    if [ "$JAVA_TESTS" = "1" ]; then
+        step java-tests "$ROOT/mvnw" -o -B -ntp -f "$ROOT/pom.xml" -pl java -am test -Dmaskopt.cuda=ON \
+            "-Dmaskopt.buildDir=$ROOT/$BUILD_DIR-java" -Dmaskopt.requireGpu=true -Dsurefire.failIfNoSpecifiedTests=false
     fi
     return 0
 }

@@ -33,7 +33,8 @@ enum {
     MO_ERR_INVALID = 1,     /* bad argument: null pointer, bad size or hyperparameter */
     MO_ERR_UNAVAILABLE = 2, /* backend not compiled in, or no usable GPU */
     MO_ERR_MEMORY = 3,      /* allocation failed */
-    MO_ERR_CUDA = 4         /* a CUDA runtime error (launch, copy, sync) */
+    MO_ERR_CUDA = 4,        /* a CUDA runtime error (launch, copy, sync) */
+    MO_ERR_STATE = 5        /* not allowed now: e.g. allocation, host copies or waiting while a graph is captured */
 };
 
 typedef struct mo_context mo_context;
@@ -56,6 +57,28 @@ void mo_context_destroy(mo_context* ctx);
 int mo_context_backend(const mo_context* ctx);
 /* Waits for all work queued on the context (no-op on the CPU). Reports asynchronous CUDA errors. */
 int mo_synchronize(mo_context* ctx);
+
+/* ---- CUDA graphs ---------------------------------------------------------------------------------
+ * A fixed sequence of operations queued on a CUDA context (one optimization step, say) can be captured once
+ * and replayed many times with a single launch each. Capture records the operations without running them.
+ * A replay runs the recorded kernels with the recorded arguments: the same device addresses and the same
+ * scalars, so anything that changes between replays must live in device memory (see "step counter" below),
+ * and every buffer the graph touches must stay allocated while the graph is launched.
+ * While a context captures, its calls that would allocate, free, copy to or from the host, or wait
+ * (mo_malloc, mo_free, mo_upload, mo_download, mo_synchronize, mo_count_nonfinite) fail with MO_ERR_STATE
+ * and do nothing. Capture is per thread: begin and end on the same thread; other threads and contexts are
+ * unaffected. The CPU backend has no graphs: mo_capture_begin fails with MO_ERR_UNAVAILABLE there. */
+typedef struct mo_graph mo_graph;
+/* Starts capturing the work queued on the context's stream. */
+int mo_capture_begin(mo_context* ctx);
+/* Stops capturing and instantiates what was captured: *graph (host) receives an executable graph owned by the
+ * caller (mo_graph_destroy). The context leaves capture mode even when this fails (*graph is then NULL), e.g.
+ * when an operation queued during the capture failed. */
+int mo_capture_end(mo_context* ctx, mo_graph** graph);
+/* Queues `times` (>= 1) replays of the graph on the stream of the context that captured it; asynchronous. */
+int mo_graph_launch(mo_context* ctx, mo_graph* graph, int64_t times);
+/* Releases an executable graph (NULL is a no-op). Work already queued is unaffected. */
+int mo_graph_destroy(mo_graph* graph);
 
 /* ---- memory (device memory on CUDA, 64-byte aligned host memory on the CPU) ---------------- */
 
@@ -165,6 +188,26 @@ int mo_softmax(mo_context* ctx, float* probs, const float* logits, int64_t B, in
 int mo_adam_update(mo_context* ctx, float* param, float* m, float* v, const float* grad, int64_t n,
                    float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
+/* ---- step counter -------------------------------------------------------------------------------
+ * A captured step must not take its step number by value (the value would be frozen into the graph). These
+ * variants read it from step[0], an int64 in context memory, when they run, and give bit for bit what the
+ * by-value operation gives for the same step. On the CPU step[0] is checked like the by-value argument; on
+ * CUDA it is the caller's to keep in range (the samplers use its low 32 bits; Adam needs step[0] >= 1). */
+
+/* step[0] += 1. */
+int mo_step_increment(mo_context* ctx, int64_t* step);
+/* mo_hc_sample and mo_kuma_sample with the Philox step read from step[0]. */
+int mo_hc_sample_at(mo_context* ctx, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                    int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step);
+int mo_kuma_sample_at(mo_context* ctx, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                      int64_t N, int64_t T, float l, float r, uint64_t seed, const int64_t* step);
+/* mo_adam_update with the bias-correction step read from step[0]. */
+int mo_adam_update_at(mo_context* ctx, float* param, float* m, float* v, const float* grad, int64_t n, float lr,
+                      float beta1, float beta2, float eps, float weight_decay, const int64_t* step);
+/* Row step[0] of trace [R,n] = values [n] (a per-step record, e.g. losses written to a scratch row). The other
+ * rows are untouched; on CUDA nothing is written when step[0] is outside [0, R). values must not overlap trace. */
+int mo_trace_write(mo_context* ctx, float* trace, const float* values, const int64_t* step, int64_t R, int64_t n);
+
 /* ---- embeddings --------------------------------------------------------------------------- */
 
 /* out[N,T,D] = table[ids[n,t]] for t < len, 0 at padding. table [V,D]; ids [N,T] in [0, V). */
@@ -240,6 +283,11 @@ int mo_layernorm_backward(mo_context* ctx, float* dx, const float* dy, const flo
 /* y = 0.5 x (1 + erf(x / sqrt 2)) on n elements (exact GELU). */
 int mo_gelu_forward(mo_context* ctx, float* y, const float* x, int64_t n);
 int mo_gelu_backward(mo_context* ctx, float* dx, const float* dy, const float* x, int64_t n);
+
+/* Longest T the CUDA attention accepts: its kernels keep 16 (T + 1) scores (forward) or 16 T values (backward)
+ * per block in shared memory, and at this T that fits the smallest per-block limit of the GPUs it is built
+ * for (99 KiB on sm_86/89/120). Longer sequences fail with MO_ERR_INVALID on CUDA; the CPU has no limit. */
+#define MO_CUDA_ATTENTION_MAX_T 1024
 
 /* Multi-head self-attention. qkv [B,T,3D] holds q, k, v side by side in each row (head h uses columns
  * h Dh .. (h+1) Dh - 1 of each of the three). For query rows t < len:

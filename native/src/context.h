@@ -1,4 +1,4 @@
-// context: the definition behind the opaque mo_context of maskopt.h. No methods.md section; no shapes.
+// context: the definitions behind the opaque mo_context and mo_graph of maskopt.h. No methods.md section; no shapes.
 #ifndef MASKOPT_CONTEXT_H
 #define MASKOPT_CONTEXT_H
 
@@ -9,6 +9,13 @@ struct mo_context {
     int device;    // CUDA device ordinal (0 on the CPU)
     void* stream;  // cudaStream_t on CUDA (non-blocking, owned by the context); NULL on the CPU
     int precision = MO_PRECISION_FP32;  // mo_matmul on CUDA: MO_PRECISION_* (mo_set_matmul_precision); CPU ignores it
+    bool capturing = false;             // between mo_capture_begin and mo_capture_end
+};
+
+struct mo_graph {
+    const mo_context* owner;  // the context whose stream was captured (replays go to that stream)
+    int device;               // its CUDA device
+    void* exec;               // cudaGraphExec_t
 };
 
 #endif

@@ -5,7 +5,11 @@
 // Nothing throws across the C API: each entry point runs inside guarded(), which turns std::bad_alloc
 // into MO_ERR_MEMORY and anything else into an "internal error" message. On the CPU backend the data
 // preconditions that are host-readable (lengths, class ids, token ids, CNN argmax) are checked too,
-// because there a bad index is an out-of-bounds access in the caller's process, not a garbage value.
+// because there a bad index is an out-of-bounds access in the caller's process, not a garbage value; so are the
+// step counters of the *_at variants (host memory there too).
+//
+// Graphs: a context that captures refuses the calls that cannot be captured (memory, host copies, waits) with
+// MO_ERR_STATE before they reach CUDA; everything else is queued on the capturing stream as usual.
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -103,9 +107,9 @@ public:
         if (ok_ && !(isfinite(r) && r > 1.0f)) fail("r must be finite and > 1 (got %g)", r);
         return *this;
     }
-    Check& step(int64_t step) {  // the fourth Philox counter word is 32 bits
+    Check& step(int64_t step, const char* name = "step") {  // the fourth Philox counter word is 32 bits
         return ok_ && (step < 0 || step > (int64_t)UINT32_MAX)
-                   ? fail("step must be in [0, %lld] (got %lld)", (long long)UINT32_MAX, (long long)step)
+                   ? fail("%s must be in [0, %lld] (got %lld)", name, (long long)UINT32_MAX, (long long)step)
                    : *this;
     }
     Check& flag(const char* name, int v) {
@@ -158,6 +162,15 @@ int guarded(const char* op, Body&& body) noexcept {
 }
 
 bool on_cpu(const mo_context* ctx) { return ctx->backend == MO_BACKEND_CPU; }
+
+// Calls that allocate, free, copy to or from the host, or wait cannot be part of a graph: while the context captures
+// they fail (MO_ERR_STATE) before touching anything, so the capture itself stays intact.
+bool refused_while_capturing(Check& c, const mo_context* ctx) {
+    if (!c || !ctx->capturing) return false;
+    c.fail("not allowed while the context captures a graph (allocate, copy and wait before mo_capture_begin or "
+           "after mo_capture_end)");
+    return true;
+}
 
 #ifdef MASKOPT_WITH_CUDA
 int cuda_result(const char* op, int err) {
@@ -267,6 +280,9 @@ Check& check_attention(Check& c, const mo_context* ctx, const float* qkv, const 
     c.ptr("qkv", qkv).ptr("probs", probs).ptr("lengths", lengths).dim("B", B).dim("T", T).dim("H", H).dim("Dh", Dh);
     c.elements("qkv", {B, T, 3, H, Dh}).elements("probs", {B, H, T, T});
     if (c) c.dim("D = H Dh", H * Dh);
+    if (c && !on_cpu(ctx) && T > MO_CUDA_ATTENTION_MAX_T)
+        c.fail("T must be <= %d on CUDA, where the attention kernels keep T scores per query row in shared memory "
+               "(the CPU has no such limit) (got %lld)", MO_CUDA_ATTENTION_MAX_T, (long long)T);
     return check_lengths(c, ctx, lengths, B, T);
 }
 
@@ -379,6 +395,11 @@ mo_context* mo_context_create(int backend, int device) {
 void mo_context_destroy(mo_context* ctx) {
     if (!ctx) return;
 #ifdef MASKOPT_WITH_CUDA
+    if (ctx->backend == MO_BACKEND_CUDA && ctx->capturing) {  // an abandoned capture: end it, discard the graph
+        void* exec = nullptr;
+        if (cuda_capture_end(ctx->stream, &exec) == 0) cuda_graph_destroy(ctx->device, exec);
+        ctx->capturing = false;
+    }
     if (ctx->backend == MO_BACKEND_CUDA && ctx->stream) {
         if (int err = cuda_stream_destroy(ctx->device, ctx->stream))
             set_error("mo_context_destroy: CUDA error %d: %s", err, cuda_error_string(err));
@@ -398,11 +419,98 @@ int mo_context_backend(const mo_context* ctx) {
 int mo_synchronize(mo_context* ctx) {
     return guarded("mo_synchronize", [&](Check& c) -> int {
         if (!c.ctx(ctx)) return MO_ERR_INVALID;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA)
             return cuda_result(c.op(), cuda_stream_synchronize(ctx->device, ctx->stream));
 #endif
         return MO_OK;  // CPU work is synchronous
+    });
+}
+
+// ---- CUDA graphs ----
+
+int mo_capture_begin(mo_context* ctx) {
+    return guarded("mo_capture_begin", [&](Check& c) -> int {
+        if (!c.ctx(ctx)) return MO_ERR_INVALID;
+        if (on_cpu(ctx)) {
+            c.fail("graphs need the CUDA backend (the CPU runs each operation when it is called)");
+            return MO_ERR_UNAVAILABLE;
+        }
+        if (ctx->capturing) {
+            c.fail("the context is already capturing a graph");
+            return MO_ERR_STATE;
+        }
+#ifdef MASKOPT_WITH_CUDA
+        const int status = cuda_result(c.op(), cuda_set_device(ctx->device) ?: cuda_capture_begin(ctx->stream));
+        if (status == MO_OK) ctx->capturing = true;
+        return status;
+#else
+        return MO_ERR_UNAVAILABLE;  // no CUDA context exists without CUDA
+#endif
+    });
+}
+
+int mo_capture_end(mo_context* ctx, mo_graph** graph) {
+    return guarded("mo_capture_end", [&](Check& c) -> int {
+        if (!c.ctx(ctx).ptr("graph", graph)) return MO_ERR_INVALID;
+        *graph = nullptr;
+        if (on_cpu(ctx)) {
+            c.fail("graphs need the CUDA backend (the CPU runs each operation when it is called)");
+            return MO_ERR_UNAVAILABLE;
+        }
+        if (!ctx->capturing) {
+            c.fail("the context is not capturing a graph (mo_capture_begin first)");
+            return MO_ERR_STATE;
+        }
+#ifdef MASKOPT_WITH_CUDA
+        ctx->capturing = false;  // capture mode ends here whatever the outcome
+        void* exec = nullptr;
+        if (int err = cuda_capture_end(ctx->stream, &exec))
+            return cuda_result(c.op(), err);
+        try {
+            *graph = new mo_graph{ctx, ctx->device, exec};
+        } catch (...) {
+            cuda_graph_destroy(ctx->device, exec);
+            throw;
+        }
+        return MO_OK;
+#else
+        return MO_ERR_UNAVAILABLE;
+#endif
+    });
+}
+
+int mo_graph_launch(mo_context* ctx, mo_graph* graph, int64_t times) {
+    return guarded("mo_graph_launch", [&](Check& c) -> int {
+        if (!c.ctx(ctx).ptr("graph", graph).count("times", times)) return MO_ERR_INVALID;
+        if (graph->owner != ctx) {
+            c.fail("the graph was captured on another context");
+            return MO_ERR_INVALID;
+        }
+        if (ctx->capturing) {
+            c.fail("cannot launch a graph while the context captures one");
+            return MO_ERR_STATE;
+        }
+#ifdef MASKOPT_WITH_CUDA
+        return cuda_result(c.op(), cuda_set_device(ctx->device) ?: cuda_graph_launch(ctx->stream, graph->exec, times));
+#else
+        return MO_ERR_UNAVAILABLE;
+#endif
+    });
+}
+
+int mo_graph_destroy(mo_graph* graph) {
+    return guarded("mo_graph_destroy", [&](Check& c) -> int {
+        if (!graph) return MO_OK;
+        int status = MO_OK;
+#ifdef MASKOPT_WITH_CUDA
+        status = cuda_result(c.op(), cuda_graph_destroy(graph->device, graph->exec));
+#else
+        (void)c;
+#endif
+        delete graph;
+        return status;
     });
 }
 
@@ -413,6 +521,7 @@ void* mo_malloc(mo_context* ctx, int64_t bytes) {
     int status = guarded("mo_malloc", [&](Check& c) -> int {
         c.ctx(ctx);
         if (!c.count("bytes", bytes)) return MO_ERR_INVALID;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA) {
             if (int err = cuda_malloc(ctx->device, &ptr, bytes)) {
@@ -437,6 +546,7 @@ int mo_free(mo_context* ctx, void* ptr) {
     return guarded("mo_free", [&](Check& c) -> int {
         if (!c.ctx(ctx)) return MO_ERR_INVALID;
         if (!ptr) return MO_OK;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_free(ctx->device, ptr));
 #endif
@@ -455,6 +565,7 @@ Check& check_bytes(Check& c, const mo_context* ctx, const char* dst_name, const 
 int mo_upload(mo_context* ctx, void* dst, const void* host_src, int64_t bytes) {
     return guarded("mo_upload", [&](Check& c) -> int {
         if (!check_bytes(c, ctx, "dst", dst, "host_src", host_src, bytes)) return MO_ERR_INVALID;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA)
             return cuda_result(c.op(), cuda_upload(ctx->device, ctx->stream, dst, host_src, bytes));
@@ -467,6 +578,7 @@ int mo_upload(mo_context* ctx, void* dst, const void* host_src, int64_t bytes) {
 int mo_download(mo_context* ctx, void* host_dst, const void* src, int64_t bytes) {
     return guarded("mo_download", [&](Check& c) -> int {
         if (!check_bytes(c, ctx, "host_dst", host_dst, "src", src, bytes)) return MO_ERR_INVALID;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA)
             return cuda_result(c.op(), cuda_download(ctx->device, ctx->stream, host_dst, src, bytes));
@@ -498,6 +610,7 @@ int mo_count_nonfinite(mo_context* ctx, int64_t* count, const float* x, int64_t 
     return guarded("mo_count_nonfinite", [&](Check& c) -> int {
         if (!c.ctx(ctx).ptr("count", count).ptr("x", x).count("n", n))
             return MO_ERR_INVALID;
+        if (refused_while_capturing(c, ctx)) return MO_ERR_STATE;
 #ifdef MASKOPT_WITH_CUDA
         if (ctx->backend == MO_BACKEND_CUDA) return cuda_result(c.op(), cuda_set_device(ctx->device) ?: cuda_count_nonfinite(ctx->stream, count, x, n));
 #endif
@@ -603,6 +716,52 @@ int mo_kuma_regularize(mo_context* ctx, float* d_params, float* reg, const float
     });
 }
 
+// ---- step counter ----
+
+int mo_step_increment(mo_context* ctx, int64_t* step) {
+    return guarded("mo_step_increment", [&](Check& c) -> int {
+        if (!c.ctx(ctx).ptr("step", step)) return MO_ERR_INVALID;
+        if (on_cpu(ctx) && step[0] == INT64_MAX) c.fail("step[0] would overflow (got %lld)", (long long)step[0]);
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, step_increment, step);
+    });
+}
+
+int mo_hc_sample_at(mo_context* ctx, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                    int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step) {
+    return guarded("mo_hc_sample_at", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("z", z).ptr("dz", dz).ptr("logalpha", logalpha).ptr("step", step).dim("S", S);
+        check_gate_sizes(c, lengths, N, T).elements("z", {S, N, T});
+        c.positive("beta", beta).stretch(l, r);
+        if (c && on_cpu(ctx)) c.step(step[0], "step[0]");
+        if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, hc_sample_at, z, dz, logalpha, lengths, S, N, T, beta, l, r, seed, step);
+    });
+}
+
+int mo_kuma_sample_at(mo_context* ctx, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                      int64_t N, int64_t T, float l, float r, uint64_t seed, const int64_t* step) {
+    return guarded("mo_kuma_sample_at", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("z", z).ptr("dz", dz).ptr("params", params).ptr("step", step).dim("S", S);
+        check_gate_sizes(c, lengths, N, T).elements("dz", {2, S, N, T}).stretch(l, r);
+        if (c && on_cpu(ctx)) c.step(step[0], "step[0]");
+        if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, kuma_sample_at, z, dz, params, lengths, S, N, T, l, r, seed, step);
+    });
+}
+
+int mo_trace_write(mo_context* ctx, float* trace, const float* values, const int64_t* step, int64_t R, int64_t n) {
+    return guarded("mo_trace_write", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("trace", trace).ptr("values", values).ptr("step", step).dim("R", R).count("n", n);
+        c.elements("trace", {R, n});
+        if (c && overlap(values, n, trace, R * n)) c.fail("values must not overlap trace");
+        if (c && on_cpu(ctx) && (step[0] < 0 || step[0] >= R))
+            c.fail("step[0] must be in [0, R=%lld) (got %lld)", (long long)R, (long long)step[0]);
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, trace_write, trace, values, step, R, n);
+    });
+}
+
 // ---- masked mix ----
 
 int mo_mix_forward(mo_context* ctx, float* out, const float* z, const float* emb, const float* base,
@@ -676,6 +835,19 @@ int mo_adam_update(mo_context* ctx, float* param, float* m, float* v, const floa
         if (c && step < 1) c.fail("step must be >= 1 (got %lld)", (long long)step);
         if (!c) return MO_ERR_INVALID;
         return MO_RUN(ctx, adam_update, param, m, v, grad, n, lr, beta1, beta2, eps, weight_decay, step);
+    });
+}
+
+int mo_adam_update_at(mo_context* ctx, float* param, float* m, float* v, const float* grad, int64_t n, float lr,
+                      float beta1, float beta2, float eps, float weight_decay, const int64_t* step) {
+    return guarded("mo_adam_update_at", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("param", param).ptr("m", m).ptr("v", v).ptr("grad", grad).ptr("step", step);
+        c.count("n", n);
+        c.positive("lr", lr).in_01("beta1", beta1).in_01("beta2", beta2).positive("eps", eps);
+        c.nonnegative("weight_decay", weight_decay);
+        if (c && on_cpu(ctx) && step[0] < 1) c.fail("step[0] must be >= 1 (got %lld)", (long long)step[0]);
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, adam_update_at, param, m, v, grad, n, lr, beta1, beta2, eps, weight_decay, step);
     });
 }
 

@@ -1,5 +1,5 @@
 // gates: hard-concrete gates (Louizos et al. 2018; methods.md section 3, DiffMask):
-// cpu_hc_sample, cpu_hc_gate, cpu_hc_prob_open, cpu_hc_regularize.
+// cpu_hc_sample (and cpu_hc_sample_at), cpu_hc_gate, cpu_hc_prob_open, cpu_hc_regularize.
 // Shapes: logalpha [N,T], lengths [N]; z, dz [S,N,T]; p [N,T]; reg [N,2]; S samples, N sequences,
 // T max length. Per-element math comes from gate_math.h, shared with cuda/gates.cu.
 #include <vector>
@@ -28,6 +28,12 @@ void cpu_hc_sample(float* z, float* dz, const float* logalpha, const int32_t* le
             }
         }
     });
+}
+
+// The counter variant: the same samples as cpu_hc_sample at step[0] (host memory on the CPU backend).
+void cpu_hc_sample_at(float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S, int64_t N,
+                      int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step) {
+    cpu_hc_sample(z, dz, logalpha, lengths, S, N, T, beta, l, r, seed, step[0]);
 }
 
 void cpu_hc_gate(float* z, const float* logalpha, const int32_t* lengths, int64_t N, int64_t T, float l, float r) {

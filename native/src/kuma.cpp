@@ -1,5 +1,5 @@
 // kuma: HardKuma gates (Bastings et al. 2019; methods.md section 1):
-// cpu_kuma_sample, cpu_kuma_probs, cpu_kuma_gate, cpu_kuma_regularize.
+// cpu_kuma_sample (and cpu_kuma_sample_at), cpu_kuma_probs, cpu_kuma_gate, cpu_kuma_regularize.
 // Shapes: params [2,N,T] = (log a, log b); lengths [N]; z [S,N,T]; dz [2,S,N,T] = (dz/dlog a, dz/dlog b);
 // p0, p1 [N,T]; reg [N,2]; d_params [2,N,T]. Per-element math comes from gate_math.h (shared with cuda/kuma.cu).
 #include <vector>
@@ -30,6 +30,12 @@ void cpu_kuma_sample(float* z, float* dz, const float* params, const int32_t* le
             }
         }
     });
+}
+
+// The counter variant: the same samples as cpu_kuma_sample at step[0] (host memory on the CPU backend).
+void cpu_kuma_sample_at(float* z, float* dz, const float* params, const int32_t* lengths, int64_t S, int64_t N,
+                        int64_t T, float l, float r, uint64_t seed, const int64_t* step) {
+    cpu_kuma_sample(z, dz, params, lengths, S, N, T, l, r, seed, step[0]);
 }
 
 void cpu_kuma_probs(float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N, int64_t T,

@@ -39,6 +39,16 @@ void cpu_cross_entropy(float* loss, float* d_logits, const float* logits, const 
 void cpu_softmax(float* probs, const float* logits, int64_t B, int64_t C);
 void cpu_adam_update(float* param, float* m, float* v, const float* grad, int64_t n, float lr, float beta1,
                      float beta2, float eps, float weight_decay, int64_t step);
+
+// ---- CPU twins: the step counter (step points at host memory on the CPU backend) ----
+void cpu_step_increment(int64_t* step);
+void cpu_hc_sample_at(float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S, int64_t N,
+                      int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step);
+void cpu_kuma_sample_at(float* z, float* dz, const float* params, const int32_t* lengths, int64_t S, int64_t N,
+                        int64_t T, float l, float r, uint64_t seed, const int64_t* step);
+void cpu_adam_update_at(float* param, float* m, float* v, const float* grad, int64_t n, float lr, float beta1,
+                        float beta2, float eps, float weight_decay, const int64_t* step);
+void cpu_trace_write(float* trace, const float* values, const int64_t* step, int64_t R, int64_t n);
 void cpu_embed(float* out, const int32_t* ids, const int32_t* lengths, const float* table, int64_t N, int64_t T,
                int64_t V, int64_t D);
 void cpu_fill(float* x, float value, int64_t n);
@@ -90,6 +100,12 @@ int cuda_download(int device, void* stream, void* host_dst, const void* src, int
 int cuda_copy(void* stream, void* dst, const void* src, int64_t bytes);
 int cuda_fill(void* stream, float* x, float value, int64_t n);
 int cuda_count_nonfinite(void* stream, int64_t* count, const float* x, int64_t n);           // synchronous
+// Graphs: capture on the stream (thread-local mode), end + instantiate (*exec = cudaGraphExec_t, NULL on failure;
+// capture mode is left either way), `times` launches on the stream, and release.
+int cuda_capture_begin(void* stream);
+int cuda_capture_end(void* stream, void** exec);
+int cuda_graph_launch(void* stream, void* exec, int64_t times);
+int cuda_graph_destroy(int device, void* exec);
 const char* cuda_architectures(void);           // e.g. "sm_80 sm_90" (compile-time list)
 
 // ---- CUDA launchers ----
@@ -122,6 +138,15 @@ int cuda_cross_entropy(void* stream, float* loss, float* d_logits, const float* 
 int cuda_softmax(void* stream, float* probs, const float* logits, int64_t B, int64_t C);
 int cuda_adam_update(void* stream, float* param, float* m, float* v, const float* grad, int64_t n, float lr,
                      float beta1, float beta2, float eps, float weight_decay, int64_t step);
+// Step counter variants: step is device memory, read by the kernels.
+int cuda_step_increment(void* stream, int64_t* step);
+int cuda_hc_sample_at(void* stream, float* z, float* dz, const float* logalpha, const int32_t* lengths, int64_t S,
+                      int64_t N, int64_t T, float beta, float l, float r, uint64_t seed, const int64_t* step);
+int cuda_kuma_sample_at(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
+                        int64_t N, int64_t T, float l, float r, uint64_t seed, const int64_t* step);
+int cuda_adam_update_at(void* stream, float* param, float* m, float* v, const float* grad, int64_t n, float lr,
+                        float beta1, float beta2, float eps, float weight_decay, const int64_t* step);
+int cuda_trace_write(void* stream, float* trace, const float* values, const int64_t* step, int64_t R, int64_t n);
 int cuda_embed(void* stream, float* out, const int32_t* ids, const int32_t* lengths, const float* table, int64_t N,
                int64_t T, int64_t V, int64_t D);
 int cuda_cnn_forward(void* stream, float* logits, float* feat, int32_t* argmax, const float* x,

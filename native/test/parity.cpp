@@ -15,6 +15,7 @@
 // and BERT-like shapes with trans_b 0/1, bias NULL/non-NULL, beta 0 (c poisoned) / 1, in FP32 (1e-4), TF32
 // (2e-3) and BF16 (2e-2), each tolerance relative to the row scale, reported as "max rel".
 #include <inttypes.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +88,10 @@ float poison_value<float>() {
 template <>
 int32_t poison_value<int32_t>() {
     return INT32_MIN;
+}
+template <>
+int64_t poison_value<int64_t>() {
+    return INT64_MIN;
 }
 
 // h: the CPU context's buffer (plain host memory); d: device memory of the CUDA context.
@@ -238,6 +243,20 @@ void compare_ints(const std::string& name, const std::string& shape, const std::
         }
     }
     report(name, shape, maxdiff, bad, nbad, excused);
+}
+
+// A pass/fail check on statuses (graph API rules, refusals): `what` explains a failure.
+__attribute__((format(printf, 3, 4))) void expect_status(const std::string& name, bool pass, const char* fmt, ...) {
+    std::vector<std::string> bad;
+    if (!pass) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        bad.push_back(std::string(msg) + " (last error: " + mo_last_error() + ")");
+    }
+    report(name, "", 0.0, bad, pass ? 0 : 1, 0, "        ");
 }
 
 // ---- shapes ----
@@ -525,6 +544,94 @@ void test_adam(const Shape& sh, Rng& rng, int variant) {
     compare("adam_update.param", shape, param.h, param.gpu(), 1e-6, 1e-5);
     compare("adam_update.m", shape, m.h, m.gpu(), 1e-7, 1e-5);
     compare("adam_update.v", shape, v.h, v.gpu(), 1e-9, 1e-5);
+}
+
+// The step-counter variants: CPU vs CUDA as their by-value ops, and on CUDA bit for bit equal to the by-value
+// op at the same step (the counter is read on the device).
+void test_step_counter(const Shape& sh, Rng& rng, uint64_t seed) {
+    const int64_t S = sh.S, N = sh.N, T = sh.T, NT = N * T;
+    const std::string shape = describe(sh);
+    Both<int32_t> len(make_lengths(rng, N, T));
+    Both<int64_t> step(std::vector<int64_t>(1, sh.step));
+    {
+        Both<float> la(normals(rng, NT, 2.0));
+        Both<float> z(S * NT), dz(S * NT), zv(S * NT), dzv(S * NT);
+        both("mo_hc_sample_at", [&](mo_context* c, bool g) {
+            return mo_hc_sample_at(c, z.at(g), dz.at(g), la.at(g), len.at(g), S, N, T, 2.0f / 3.0f, -0.1f, 1.1f,
+                                   seed, step.at(g));
+        });
+        ok(mo_hc_sample(g_gpu, zv.at(true), dzv.at(true), la.at(true), len.at(true), S, N, T, 2.0f / 3.0f, -0.1f,
+                        1.1f, seed, sh.step),
+           "mo_hc_sample");
+        const std::vector<float> zg = z.gpu();
+        compare("hc_sample_at.z", shape, z.h, zg, 1e-5, 1e-4);
+        compare("hc_sample_at.dz", shape, dz.h, dz.gpu(), 1e-5, 1e-4, clamp_excuse(z.h, zg, S * NT));
+        compare_bits("hc_sample_at.z = by value (cuda)", shape, zv.gpu(), zg);
+        compare_bits("hc_sample_at.dz = by value (cuda)", shape, dzv.gpu(), dz.gpu());
+    }
+    {
+        std::vector<float> params((size_t)(2 * NT));
+        for (int64_t i = 0; i < NT; ++i) {
+            params[(size_t)i] = rng.uniform(-2.5, 2.5);
+            params[(size_t)(NT + i)] = rng.uniform(-2.5, 3.0);
+        }
+        Both<float> prm(params);
+        Both<float> z(S * NT), dz(2 * S * NT), zv(S * NT), dzv(2 * S * NT);
+        both("mo_kuma_sample_at", [&](mo_context* c, bool g) {
+            return mo_kuma_sample_at(c, z.at(g), dz.at(g), prm.at(g), len.at(g), S, N, T, -0.1f, 1.1f, seed,
+                                     step.at(g));
+        });
+        ok(mo_kuma_sample(g_gpu, zv.at(true), dzv.at(true), prm.at(true), len.at(true), S, N, T, -0.1f, 1.1f, seed,
+                          sh.step),
+           "mo_kuma_sample");
+        const std::vector<float> zg = z.gpu();
+        compare("kuma_sample_at.z", shape, z.h, zg, 2e-5, 2e-4);
+        compare("kuma_sample_at.dz", shape, dz.h, dz.gpu(), 2e-5, 2e-4, clamp_excuse(z.h, zg, S * NT));
+        compare_bits("kuma_sample_at.z = by value (cuda)", shape, zv.gpu(), zg);
+        compare_bits("kuma_sample_at.dz = by value (cuda)", shape, dzv.gpu(), dz.gpu());
+    }
+    {  // three Adam steps from step 1, the counter advanced on the device between them; the by-value twin alongside
+        const int64_t n = 2 * NT + 3;
+        std::vector<float> p0 = normals(rng, n), g0 = normals(rng, n);
+        Both<float> param(p0), m(std::vector<float>((size_t)n, 0.0f)), v(std::vector<float>((size_t)n, 0.0f));
+        Both<float> pv(p0), mv(std::vector<float>((size_t)n, 0.0f)), vv(std::vector<float>((size_t)n, 0.0f));
+        Both<float> grad(g0);
+        Both<int64_t> counter(std::vector<int64_t>(1, 1));
+        for (int64_t k = 1; k <= 3; ++k) {
+            both("mo_adam_update_at", [&](mo_context* c, bool g) {
+                int st = mo_adam_update_at(c, param.at(g), m.at(g), v.at(g), grad.at(g), n, 1e-2f, 0.9f, 0.999f,
+                                           1e-8f, 0.01f, counter.at(g));
+                return st != MO_OK ? st : mo_step_increment(c, counter.at(g));
+            });
+            ok(mo_adam_update(g_gpu, pv.at(true), mv.at(true), vv.at(true), grad.at(true), n, 1e-2f, 0.9f, 0.999f,
+                              1e-8f, 0.01f, k),
+               "mo_adam_update");
+        }
+        compare("adam_update_at.param", shape, param.h, param.gpu(), 1e-6, 1e-5);
+        compare("adam_update_at.m", shape, m.h, m.gpu(), 1e-7, 1e-5);
+        compare("adam_update_at.v", shape, v.h, v.gpu(), 1e-9, 1e-5);
+        compare_bits("adam_update_at.param = by value (cuda)", shape, pv.gpu(), param.gpu());
+        compare_bits("adam_update_at.m = by value (cuda)", shape, mv.gpu(), m.gpu());
+        const std::vector<int64_t> cg = counter.gpu();
+        expect_status("step_increment", cg[0] == 4 && counter.h[0] == 4, "counter cpu %lld, gpu %lld, want 4",
+                      (long long)counter.h[0], (long long)cg[0]);
+    }
+    {  // trace_write: R rows, one per counter value; a counter outside [0, R) writes nothing on CUDA
+        const int64_t R = 3, w = 2 * N + 1;
+        Both<float> trace(R * w);
+        Both<int64_t> counter(std::vector<int64_t>(1, 0));
+        for (int64_t r = 0; r < R; ++r) {
+            Both<float> values(normals(rng, w));
+            both("mo_trace_write", [&](mo_context* c, bool g) {
+                int st = mo_trace_write(c, trace.at(g), values.at(g), counter.at(g), R, w);
+                return st != MO_OK ? st : mo_step_increment(c, counter.at(g));
+            });
+        }
+        compare_bits("trace_write", shape, trace.h, trace.gpu());
+        Both<float> values(normals(rng, w));
+        ok(mo_trace_write(g_gpu, trace.at(true), values.at(true), counter.at(true), R, w), "mo_trace_write");
+        compare_bits("trace_write out of range (cuda)", shape, trace.h, trace.gpu());
+    }
 }
 
 void test_embed(const Shape& sh, Rng& rng) {
@@ -838,7 +945,8 @@ void test_attention(Rng& rng) {
     // Covers Dh = 1, odd Dh, Dh > 32 (several column chunks), T not a multiple of the 16-row / 8-key / 64-key
     // tiles, T > 256, T = 512 (the largest shared-memory rows), and the BERT-base-like B=8 T=128 H=12 Dh=32.
     const S shapes[] = {{1, 1, 1, 1},   {2, 5, 3, 7},    {3, 17, 2, 33},  {8, 128, 12, 32},
-                        {2, 64, 4, 64}, {2, 300, 2, 16}, {1, 512, 2, 64}, {4, 77, 3, 40}};
+                        {2, 64, 4, 64}, {2, 300, 2, 16}, {1, 512, 2, 64}, {4, 77, 3, 40},
+                        {1, MO_CUDA_ATTENTION_MAX_T, 2, 16}};
     for (const S& sh : shapes) {
         const int64_t B = sh.B, T = sh.T, H = sh.H, Dh = sh.Dh, D = H * Dh;
         const std::string shape = dims({{"B", B}, {"T", T}, {"H", H}, {"Dh", Dh}});
@@ -858,6 +966,19 @@ void test_attention(Rng& rng) {
             return mo_attention_backward(c, dqkv.at(g), dout.at(g), qkv.at(g), p_in.at(g), len.at(g), B, T, H, Dh);
         });
         compare("attention_backward.d_qkv", shape, dqkv.h, dqkv.gpu(), 2e-5, 2e-4);
+    }
+    {  // one past the CUDA limit: refused before any kernel runs (the CPU accepts it)
+        const int64_t T = MO_CUDA_ATTENTION_MAX_T + 1;
+        Both<int32_t> len(std::vector<int32_t>(1, (int32_t)T));
+        Both<float> qkv(normals(rng, T * 3)), out(T), probs(T * T);
+        const int sf =
+            mo_attention_forward(g_gpu, out.at(true), probs.at(true), qkv.at(true), len.at(true), 1, T, 1, 1);
+        const int sb = mo_attention_backward(g_gpu, qkv.at(true), out.at(true), qkv.at(true), probs.at(true),
+                                             len.at(true), 1, T, 1, 1);
+        const int sc = mo_attention_forward(g_cpu, out.at(false), probs.at(false), qkv.at(false), len.at(false), 1, T,
+                                            1, 1);
+        expect_status("attention T=MAX+1 rejected on CUDA", sf == MO_ERR_INVALID && sb == MO_ERR_INVALID && sc == MO_OK,
+                      "forward %d, backward %d (want %d), cpu %d (want %d)", sf, sb, MO_ERR_INVALID, sc, MO_OK);
     }
 }
 
@@ -942,6 +1063,219 @@ void test_matmul(Rng& rng) {
     }
 }
 
+// ---- graphs ----
+
+// Device memory on the CUDA context only (the graph checks compare CUDA with CUDA).
+template <class T>
+class Dev {
+public:
+    explicit Dev(const std::vector<T>& v) : n_((int64_t)v.size()) {
+        p_ = static_cast<T*>(mo_malloc(g_gpu, bytes()));
+        if (!p_) die("mo_malloc");
+        ok(mo_upload(g_gpu, p_, v.data(), bytes()), "mo_upload");
+    }
+    explicit Dev(int64_t n) : Dev(std::vector<T>((size_t)n)) {}
+    Dev(const Dev&) = delete;
+    Dev& operator=(const Dev&) = delete;
+    ~Dev() { mo_free(g_gpu, p_); }
+    T* p() { return p_; }
+    void set(const std::vector<T>& v) { ok(mo_upload(g_gpu, p_, v.data(), bytes()), "mo_upload"); }
+    std::vector<T> get() const {
+        std::vector<T> v((size_t)n_);
+        ok(mo_download(g_gpu, v.data(), p_, bytes()), "mo_download");
+        return v;
+    }
+
+private:
+    int64_t bytes() const { return n_ * (int64_t)sizeof(T); }
+    int64_t n_;
+    T* p_ = nullptr;
+};
+
+// The explainer's optimization loop on a tiny differentiable model (mean pooling + a linear layer), with every
+// step-dependent value either passed by value or read from the device step counter.
+class Chain {
+public:
+    enum Mode { BY_VALUE, COUNTER, GRAPH };
+
+    Chain(bool kuma, Rng& rng)
+        : kuma_(kuma), P_(kuma ? 2 : 1), len_(make_lengths(rng, N, T)), emb_(uniforms(rng, N * T * D, -1.0, 1.0)),
+          base_(uniforms(rng, N * T * D, -0.2, 0.2)), w_(normals(rng, D * C)), target_(std::vector<int32_t>(N)),
+          row_len_(std::vector<int32_t>(2 * S * N)), theta_(P_ * N * T), m_(P_ * N * T), v_(P_ * N * T),
+          dtheta_(P_ * N * T), z_(S * N * T), dz_(P_ * S * N * T), mixed_(2 * S * N * T * D),
+          dmixed_(2 * S * N * T * D), pooled_(2 * S * N * D), dpooled_(2 * S * N * D), logits_(2 * S * N * C),
+          dlogits_(2 * S * N * C), scratch_(4 * N), trace_(K * 4 * N), counter_(1) {
+        std::vector<int32_t> tg((size_t)N), rl((size_t)(2 * S * N));
+        for (auto& y : tg) y = rng.below(C);
+        for (int64_t r = 0; r < 2 * S * N; ++r) rl[(size_t)r] = len_.h[(size_t)(r % N)];
+        target_.set(tg);
+        row_len_.set(rl);
+        theta0_ = uniforms(rng, P_ * N * T, -0.5, 1.5);
+    }
+
+    // Runs K steps from the same start; returns theta, m, v and the trace, concatenated.
+    std::vector<float> run(Mode mode, mo_graph** keep = nullptr) {
+        theta_.set(theta0_);
+        const std::vector<float> zeros((size_t)(P_ * N * T), 0.0f);
+        m_.set(zeros);
+        v_.set(zeros);
+        trace_.set(std::vector<float>((size_t)(K * 4 * N), NAN));
+        counter_.set(std::vector<int64_t>(1, 0));
+        if (mode == GRAPH) {
+            ok(step(COUNTER, 0), "eager step 0");  // warm-up: a model allocates its buffers here
+            ok(mo_capture_begin(g_gpu), "mo_capture_begin");
+            const int st = step(COUNTER, 1);  // recorded, not run
+            mo_graph* graph = nullptr;
+            const int end = mo_capture_end(g_gpu, &graph);
+            ok(st, "captured step");
+            ok(end, "mo_capture_end");
+            // Replayed in two chunks with a wait between them, as the explainer does for progress callbacks.
+            ok(mo_graph_launch(g_gpu, graph, 2), "mo_graph_launch");
+            ok(mo_synchronize(g_gpu), "mo_synchronize");
+            ok(mo_graph_launch(g_gpu, graph, K - 3), "mo_graph_launch");
+            if (keep) *keep = graph;
+            else ok(mo_graph_destroy(graph), "mo_graph_destroy");
+        } else {
+            for (int64_t k = 0; k < K; ++k) ok(step(mode, k), "eager step");
+        }
+        ok(mo_synchronize(g_gpu), "mo_synchronize");
+        std::vector<float> out = theta_.get();
+        for (const auto* t : {&m_, &v_, &trace_}) {
+            const std::vector<float> x = t->get();
+            out.insert(out.end(), x.begin(), x.end());
+        }
+        return out;
+    }
+
+    std::string describe() const {
+        return std::string(kuma_ ? "kuma" : "hc") + " S=" + std::to_string(S) + " N=" + std::to_string(N) +
+               " T=" + std::to_string(T) + " K=" + std::to_string(K);
+    }
+
+    static constexpr int64_t S = 3, N = 4, T = 19, D = 24, C = 3, K = 12;
+
+private:
+    // One optimization step; `k` is used only by the by-value mode.
+    int step(Mode mode, int64_t k) {
+        const float l = -0.1f, r = 1.1f, beta = 2.0f / 3.0f;
+        const int64_t B = 2 * S * N;
+        const bool at = mode != BY_VALUE;
+        int st = MO_OK;
+        auto call = [&st](int s) {
+            if (st == MO_OK) st = s;
+        };
+        float* loss = at ? scratch_.p() : trace_.p() + k * 4 * N;
+        float* reg = loss + 2 * N;
+        if (kuma_)
+            call(at ? mo_kuma_sample_at(g_gpu, z_.p(), dz_.p(), theta_.p(), len_.at(true), S, N, T, l, r, kSeed,
+                                       counter_.p())
+                   : mo_kuma_sample(g_gpu, z_.p(), dz_.p(), theta_.p(), len_.at(true), S, N, T, l, r, kSeed, k));
+        else
+            call(at ? mo_hc_sample_at(g_gpu, z_.p(), dz_.p(), theta_.p(), len_.at(true), S, N, T, beta, l, r, kSeed,
+                                     counter_.p())
+                   : mo_hc_sample(g_gpu, z_.p(), dz_.p(), theta_.p(), len_.at(true), S, N, T, beta, l, r, kSeed, k));
+        call(mo_mix_forward(g_gpu, mixed_.p(), z_.p(), emb_.at(true), base_.at(true), len_.at(true), S, N, T, D, 1));
+        call(mo_pool_forward(g_gpu, pooled_.p(), mixed_.p(), row_len_.p(), B, T, D, MO_POOL_MEAN));
+        call(mo_matmul(g_gpu, logits_.p(), pooled_.p(), w_.at(true), nullptr, B, C, D, 0, 0.0f));
+        call(mo_objective(g_gpu, loss, dlogits_.p(), logits_.p(), target_.p(), S, N, C, 1.0f, 0.8f));
+        call(mo_matmul(g_gpu, dpooled_.p(), dlogits_.p(), w_.at(true), nullptr, B, D, C, 1, 0.0f));
+        call(mo_pool_backward(g_gpu, dmixed_.p(), dpooled_.p(), row_len_.p(), B, T, D, MO_POOL_MEAN));
+        call(mo_mix_backward(g_gpu, dtheta_.p(), dmixed_.p(), dz_.p(), emb_.at(true), base_.at(true), len_.at(true), P_,
+                            S, N, T, D, 1));
+        if (kuma_)
+            call(mo_kuma_regularize(g_gpu, dtheta_.p(), reg, theta_.p(), len_.at(true), N, T, l, r, 0.5f, 0.3f));
+        else
+            call(mo_hc_regularize(g_gpu, dtheta_.p(), reg, theta_.p(), len_.at(true), N, T, beta, l, r, 0.5f, 0.3f));
+        if (at) {
+            call(mo_trace_write(g_gpu, trace_.p(), scratch_.p(), counter_.p(), K, 4 * N));
+            call(mo_step_increment(g_gpu, counter_.p()));
+            call(mo_adam_update_at(g_gpu, theta_.p(), m_.p(), v_.p(), dtheta_.p(), P_ * N * T, 0.05f, 0.9f, 0.999f,
+                                  1e-8f, 0.0f, counter_.p()));
+        } else {
+            call(mo_adam_update(g_gpu, theta_.p(), m_.p(), v_.p(), dtheta_.p(), P_ * N * T, 0.05f, 0.9f, 0.999f, 1e-8f,
+                               0.0f, k + 1));
+        }
+        return st;
+    }
+
+    static constexpr uint64_t kSeed = 0xC0FFEEull;
+    bool kuma_;
+    int64_t P_;
+    Both<int32_t> len_;
+    Both<float> emb_, base_, w_;
+    Dev<int32_t> target_, row_len_;
+    Dev<float> theta_, m_, v_, dtheta_, z_, dz_, mixed_, dmixed_, pooled_, dpooled_, logits_, dlogits_, scratch_,
+        trace_;
+    Dev<int64_t> counter_;
+    std::vector<float> theta0_;
+};
+
+// A captured and replayed loop gives, bit for bit, what the same loop gives eagerly (step counter) and what the
+// by-value loop gives; the graph API's rules hold (refusals while capturing, ownership, the CPU has no graphs).
+void test_graphs(Rng& rng) {
+    for (bool kuma : {false, true}) {
+        Chain chain(kuma, rng);
+        const std::vector<float> by_value = chain.run(Chain::BY_VALUE);
+        const std::vector<float> counter = chain.run(Chain::COUNTER);
+        mo_graph* graph = nullptr;
+        const std::vector<float> replayed = chain.run(Chain::GRAPH, &graph);
+        compare_bits("loop: counter = by value", chain.describe(), by_value, counter);
+        compare_bits("loop: graph replay = eager", chain.describe(), counter, replayed);
+        // The graph stays valid: a second run from the same start through a new capture matches too.
+        const std::vector<float> again = chain.run(Chain::GRAPH);
+        compare_bits("loop: second capture = eager", chain.describe(), counter, again);
+        ok(mo_graph_destroy(graph), "mo_graph_destroy");
+    }
+
+    // Calls that cannot be captured are refused while capturing, and the capture survives them.
+    {
+        Dev<float> x(std::vector<float>(64, 1.0f));
+        float host[64];
+        int64_t count = -1;
+        ok(mo_capture_begin(g_gpu), "mo_capture_begin");
+        const int again = mo_capture_begin(g_gpu);
+        ok(mo_fill(g_gpu, x.p(), 2.0f, 64), "mo_fill (captured)");
+        void* p = mo_malloc(g_gpu, 256);
+        const int s_free = mo_free(g_gpu, x.p());
+        const int s_up = mo_upload(g_gpu, x.p(), host, sizeof host);
+        const int s_down = mo_download(g_gpu, host, x.p(), sizeof host);
+        const int s_sync = mo_synchronize(g_gpu);
+        const int s_count = mo_count_nonfinite(g_gpu, &count, x.p(), 64);
+        mo_graph* graph = nullptr;
+        const int end = mo_capture_end(g_gpu, &graph);
+        expect_status("graph: refusals while capturing",
+                      again == MO_ERR_STATE && p == nullptr && s_free == MO_ERR_STATE && s_up == MO_ERR_STATE &&
+                          s_down == MO_ERR_STATE && s_sync == MO_ERR_STATE && s_count == MO_ERR_STATE,
+                      "begin twice %d, malloc %p, free %d, upload %d, download %d, synchronize %d, count %d (want %d)",
+                      again, p, s_free, s_up, s_down, s_sync, s_count, MO_ERR_STATE);
+        expect_status("graph: capture survives refusals", end == MO_OK && graph != nullptr, "end %d", end);
+        const std::vector<float> before = x.get();  // the captured fill has not run
+        ok(mo_graph_launch(g_gpu, graph, 1), "mo_graph_launch");
+        const std::vector<float> after = x.get();
+        expect_status("graph: capture records, launch runs", before[0] == 1.0f && after[63] == 2.0f,
+                      "before %g (want 1), after %g (want 2)", before[0], after[63]);
+        mo_context* other = mo_context_create(MO_BACKEND_CUDA, 0);
+        if (!other) die("mo_context_create(CUDA)");
+        const int foreign = mo_graph_launch(other, graph, 1);
+        const int zero = mo_graph_launch(g_gpu, graph, 0);
+        mo_graph* none = nullptr;
+        const int end_idle = mo_capture_end(g_gpu, &none);
+        expect_status("graph: ownership and arguments",
+                      foreign == MO_ERR_INVALID && zero == MO_ERR_INVALID && end_idle == MO_ERR_STATE,
+                      "other context %d, times 0 %d (want %d), end without begin %d (want %d)", foreign, zero,
+                      MO_ERR_INVALID, end_idle, MO_ERR_STATE);
+        mo_context_destroy(other);
+        ok(mo_graph_destroy(graph), "mo_graph_destroy");
+        ok(mo_graph_destroy(none), "mo_graph_destroy(NULL)");
+    }
+    {
+        mo_graph* graph = nullptr;
+        const int b = mo_capture_begin(g_cpu), e = mo_capture_end(g_cpu, &graph);
+        expect_status("graph: unavailable on the CPU", b == MO_ERR_UNAVAILABLE && e == MO_ERR_UNAVAILABLE,
+                      "begin %d, end %d (want %d)", b, e, MO_ERR_UNAVAILABLE);
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -977,6 +1311,7 @@ int main() {
         test_mix(sh, rng);
         test_objectives(sh, rng, (int)i);
         test_adam(sh, rng, (int)i);
+        test_step_counter(sh, rng, seed);
         test_embed(sh, rng);
         test_cnn(sh, rng);
     }
@@ -989,6 +1324,10 @@ int main() {
         test_pool(rng);
         test_attention(rng);
         test_matmul(rng);
+    }
+    {
+        Rng rng(0x6EA9F000ull);
+        test_graphs(rng);
     }
 
     mo_context_destroy(g_gpu);

@@ -45,6 +45,21 @@ public interface Classifier extends AutoCloseable {
     /** Writes {@code dInputs[B,T,D]}, the gradient of the loss w.r.t. the last forward's inputs, given {@code dLogits[B,C]}. */
     void backward(Tensor dLogits, Tensor dInputs);
 
+    /**
+     * Identifies the device buffers that {@link #forward} and {@link #backward} use (activations, scratch): a value
+     * that changes whenever the model frees or reallocates any of them, for example for a batch of another shape.
+     * The explainer records an optimization step in a CUDA graph, which holds raw device addresses, and replays
+     * it only while this value stays the same; it changes nothing in the results.
+     *
+     * <p>A model may return a value {@code >= 0} only if, once it has run forward and backward for a batch shape,
+     * further calls with that shape and the same tensors queue device work alone: no allocation or release, no
+     * copy to or from the host, no waiting for the device. The default, -1, says this is not known: such a model
+     * is never captured (the explainer runs every step eagerly).
+     */
+    default long bufferGeneration() {
+        return -1;
+    }
+
     /** Releases the model's native memory. */
     @Override
     void close();

@@ -22,6 +22,7 @@ public final class Device implements AutoCloseable {
     private NativeCore.Context context;
     private MatmulPrecision precision = MatmulPrecision.FP32;
     private final Set<Tensor> tensors = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long allocations;
 
     private Device(Backend backend, int index) {
         this.backend = backend;
@@ -98,6 +99,11 @@ public final class Device implements AutoCloseable {
         return register(new Tensor(this, Tensor.DType.INT32, shape));
     }
 
+    /** Allocates an int64 tensor (contents undefined until written). */
+    public Tensor longs(long... shape) {
+        return register(new Tensor(this, Tensor.DType.INT64, shape));
+    }
+
     /** A float32 tensor holding {@code data}. */
     public Tensor upload(float[] data, long... shape) {
         Tensor t = floats(shape);
@@ -141,6 +147,13 @@ public final class Device implements AutoCloseable {
         return precision;
     }
 
+    /** An int64 tensor holding {@code data}. */
+    public Tensor upload(long[] data, long... shape) {
+        Tensor t = longs(shape);
+        t.copyFrom(data);
+        return t;
+    }
+
     /** Waits for all queued work and reports asynchronous errors. */
     public void synchronize() {
         Natives.check(NativeCore.mo_synchronize(context()), "synchronize");
@@ -163,12 +176,18 @@ public final class Device implements AutoCloseable {
         return tensors.size();
     }
 
+    /** Number of tensors ever allocated on this device. */
+    long allocations() {
+        return allocations;
+    }
+
     void release(Tensor t) {
         tensors.remove(t);
     }
 
     private Tensor register(Tensor t) {
         tensors.add(t);
+        allocations++;
         return t;
     }
 

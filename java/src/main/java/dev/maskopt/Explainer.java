@@ -1,15 +1,11 @@
 package dev.maskopt;
 
-import static dev.maskopt.internal.Natives.check;
-import static dev.maskopt.internal.Natives.ctx;
-import static dev.maskopt.internal.Natives.f;
-import static dev.maskopt.internal.Natives.i;
-
-import dev.maskopt.internal.Batch;
-import dev.maskopt.internal.GateOps;
-import dev.maskopt.internal.NativeCore;
+import dev.maskopt.internal.Workspace;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
 
 /**
  * Explains a {@link Classifier}'s predictions by optimizing a stochastic mask over the input tokens.
@@ -23,14 +19,27 @@ import java.util.List;
  *
  * <p>Texts explained together are optimized as one ragged batch; each text's parameters see only its own
  * objective. Not thread-safe (like its device).
+ *
+ * <p>Device memory: the explainer keeps the buffers of the optimization for the last few batch shapes and reuses
+ * them in later calls, until {@link #close()}. On CUDA, one step is recorded in a CUDA graph and replayed (see
+ * {@link ExplainerConfig#cudaGraphs()}), and lengths are rounded up to buckets (token and word counts to a multiple
+ * of 8, or of a sixteenth of the next power of two when larger), so that texts of similar lengths share buffers and
+ * graphs; padding never changes an explanation. On the CPU, where padding would cost compute, the batch keeps its
+ * exact shape.
  */
 public final class Explainer implements AutoCloseable {
+    /** Batch shapes whose buffers are kept; the least recently used beyond these is released. */
+    private static final int KEPT_SHAPES = 4;
+
     private final Classifier model;
     private final ExplainerConfig config;
-    private final GateOps gates;
+    private final Boolean bucketing; // null: on CUDA devices only
+    private final Map<Shape, Workspace> workspaces = new LinkedHashMap<>(8, 0.75f, true);
     private boolean closed;
 
-    private Explainer(Classifier model, ExplainerConfig config) {
+    private record Shape(int n, int t, int w) {}
+
+    private Explainer(Classifier model, ExplainerConfig config, Boolean bucketing) {
         if (model == null || config == null) {
             throw new IllegalArgumentException("model and config must be given");
         }
@@ -39,16 +48,21 @@ public final class Explainer implements AutoCloseable {
         }
         this.model = model;
         this.config = config;
-        this.gates = new GateOps(config);
+        this.bucketing = bucketing;
     }
 
     /** An explainer with the default configuration. */
     public static Explainer create(Classifier model) {
-        return new Explainer(model, ExplainerConfig.defaults());
+        return new Explainer(model, ExplainerConfig.defaults(), null);
     }
 
     public static Explainer create(Classifier model, ExplainerConfig config) {
-        return new Explainer(model, config);
+        return new Explainer(model, config, null);
+    }
+
+    /** With length buckets forced on or off on any device (tests compare the two). */
+    static Explainer create(Classifier model, ExplainerConfig config, boolean bucketing) {
+        return new Explainer(model, config, bucketing);
     }
 
     public ExplainerConfig config() {
@@ -74,14 +88,19 @@ public final class Explainer implements AutoCloseable {
      * predictions).
      */
     public List<Explanation> explain(List<String> texts, int[] targets) {
-        if (closed) {
-            throw new IllegalStateException("explainer is closed");
-        }
+        return explain(texts, targets, null);
+    }
+
+    /**
+     * As {@link #explain(List, int[])}, reporting progress: {@code progress} (may be null) receives the number of
+     * optimization steps completed so far, at most about 20 times per call and finally {@code config().steps()}.
+     * It runs on the calling thread; an exception it throws ends the call. On CUDA each report waits for the
+     * device, so without a callback the steps are queued without waiting.
+     */
+    public List<Explanation> explain(List<String> texts, int[] targets, IntConsumer progress) {
+        ensureOpen();
         long start = System.nanoTime();
-        List<Encoding> encodings = encode(texts, targets);
-        try (Scope scope = new Scope()) {
-            return run(encodings, targets, scope, start);
-        }
+        return run(encode(texts, targets), targets, progress, start);
     }
 
     /**
@@ -89,17 +108,18 @@ public final class Explainer implements AutoCloseable {
      * caller has encoded, for example with {@link Classifier#encodeWords} on a dataset's own tokens.
      */
     public List<Explanation> explainEncoded(List<Encoding> encodings, int[] targets) {
-        if (closed) {
-            throw new IllegalStateException("explainer is closed");
-        }
+        return explainEncoded(encodings, targets, null);
+    }
+
+    /** As {@link #explainEncoded(List, int[])}, reporting progress as {@link #explain(List, int[], IntConsumer)}. */
+    public List<Explanation> explainEncoded(List<Encoding> encodings, int[] targets, IntConsumer progress) {
+        ensureOpen();
         long start = System.nanoTime();
         if (encodings == null || encodings.isEmpty()) {
             throw new IllegalArgumentException("no texts to explain");
         }
         validate(encodings, targets);
-        try (Scope scope = new Scope()) {
-            return run(List.copyOf(encodings), targets, scope, start);
-        }
+        return run(List.copyOf(encodings), targets, progress, start);
     }
 
     private List<Encoding> encode(List<String> texts, int[] targets) {
@@ -135,6 +155,9 @@ public final class Explainer implements AutoCloseable {
                 throw new IllegalArgumentException("text " + k + " has " + e.length() + " tokens; the model accepts at most "
                         + model.maxLength());
             }
+            if (e.words().isEmpty()) {
+                throw new IllegalArgumentException("text " + k + " has no maskable word");
+            }
             if (targets != null && (targets[k] < 0 || targets[k] >= classes)) {
                 throw new IllegalArgumentException("target " + targets[k] + " of text " + k + " is not a class index in [0, "
                         + classes + ")");
@@ -142,123 +165,50 @@ public final class Explainer implements AutoCloseable {
         }
     }
 
-    private List<Explanation> run(List<Encoding> encodings, int[] targets, Scope scope, long start) {
-        Device dev = model.device();
-        NativeCore.Context cx = ctx(dev);
-        int n = encodings.size(), c = model.labels().size(), d = model.embeddingDim();
-        int s = config.samples(), p = config.gate().parameters(), steps = config.steps();
+    private List<Explanation> run(List<Encoding> encodings, int[] targets, IntConsumer progress, long start) {
+        int n = encodings.size(), c = model.labels().size(), steps = config.steps();
+        Workspace ws = workspace(encodings);
+        int w = ws.w;
 
-        // Tokens: ids, lengths and embeddings E [N,T,D]; words: one gate each, group [N,T] maps tokens to them.
-        Batch batch = scope.add(Batch.of(model, encodings));
-        int t = batch.length;
-        int[] lens = batch.lengths;
-        Tensor lensT = batch.lengthsTensor;
-        Tensor emb = batch.embeddings;
-        int w = 0;
-        for (Encoding e : encodings) {
-            w = Math.max(w, e.words().size());
-        }
-        int[] wordLens = new int[n], group = new int[n * t], baseIds = new int[n * t];
-        for (int k = 0; k < n; k++) {
-            Encoding e = encodings.get(k);
-            wordLens[k] = e.words().size();
-            if (wordLens[k] == 0) {
-                throw new IllegalArgumentException("text " + k + " has no maskable word");
-            }
-            int[] wordOf = e.wordOfToken(), base = e.baselineIds();
-            java.util.Arrays.fill(group, k * t, (k + 1) * t, -1);
-            System.arraycopy(wordOf, 0, group, k * t, wordOf.length);
-            System.arraycopy(base, 0, baseIds, k * t, base.length);
-        }
-        Tensor groupT = scope.add(dev.upload(group, n, t));
-        Tensor wordLensT = scope.add(dev.upload(wordLens, n));
-        // The baseline B [N,T,D]: what each token becomes when masked (special tokens stay themselves).
-        Tensor base = scope.add(dev.floats(n, t, d));
-        try (Tensor baseIdsT = dev.upload(baseIds, n, t)) {
-            model.embed(baseIdsT, lensT, base);
-        }
-        if (emb.countNonFinite() > 0 || base.countNonFinite() > 0) {
-            throw new IllegalArgumentException("the model's embeddings contain NaN or infinite values");
-        }
-        float[] probs = batch.probabilities(model);
-        int[] target = new int[n];
-        int[] predicted = new int[n];
+        // Upload and embed the texts; the model's prediction picks the targets not given.
+        ws.load(encodings);
+        float[] probs = ws.predict();
+        int[] target = new int[n], predicted = new int[n];
         for (int k = 0; k < n; k++) {
             predicted[k] = argmax(probs, k * c, c);
             target[k] = targets == null ? predicted[k] : targets[k];
         }
-        Tensor targetT = scope.add(dev.upload(target, n));
 
         // The optimization loop: a fixed sequence of operations on the device, no transfers.
-        Tensor theta = scope.add(dev.upload(gates.initialParameters(n, w), p, n, w));
-        Tensor m = scope.add(dev.floats(p, n, w));
-        Tensor v = scope.add(dev.floats(p, n, w));
-        m.fill(0f);
-        v.fill(0f);
-        Tensor dTheta = scope.add(dev.floats(p, n, w));
-        Tensor zWord = scope.add(dev.floats(s, n, w));
-        Tensor dzWord = scope.add(dev.floats(p, s, n, w));
-        Tensor z = scope.add(dev.floats(s, n, t));
-        Tensor dz = scope.add(dev.floats(p, s, n, t));
-        Tensor dThetaToken = scope.add(dev.floats(p, n, t));
-        Tensor mixed = scope.add(dev.floats(2L * s * n, t, d));
-        Tensor dMixed = scope.add(dev.floats(2L * s * n, t, d));
-        Tensor logits = scope.add(dev.floats(2L * s * n, c));
-        Tensor dLogits = scope.add(dev.floats(2L * s * n, c));
-        Tensor rowLens = scope.add(dev.upload(repeat(lens, 2 * s), 2L * s * n));
-        Tensor trace = scope.add(dev.floats(steps, 2, n, 2));
-        for (int step = 0; step < steps; step++) {
-            gates.sample(zWord, dzWord, theta, wordLensT, s, n, w, step);
-            check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(groupT), i(lensT), 1, s, n, t, w), "gather_gates");
-            check(NativeCore.mo_gather_gates(cx, f(dz), f(dzWord), i(groupT), i(lensT), p, s, n, t, w), "gather_gates");
-            check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lensT), s, n, t, d, 1), "mix_forward");
-            model.forward(mixed, rowLens, logits);
-            check(NativeCore.mo_objective(cx, f(trace, (long) step * 4 * n), f(dLogits), f(logits), i(targetT), s, n, c,
-                    (float) config.sufficiencyWeight(), (float) config.comprehensivenessWeight()), "objective");
-            model.backward(dLogits, dMixed);
-            check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(emb), f(base), i(lensT), p, s, n, t,
-                    d, 1), "mix_backward");
-            check(NativeCore.mo_segment_sum(cx, f(dTheta), f(dThetaToken), i(groupT), i(lensT), p, n, t, w),
-                    "segment_sum");
-            gates.regularize(dTheta, trace, (long) step * 4 * n + 2L * n, theta, wordLensT, n, w);
-            check(NativeCore.mo_adam_update(cx, f(theta), f(m), f(v), f(dTheta), (long) p * n * w,
-                    (float) config.learningRate(), (float) config.beta1(), (float) config.beta2(),
-                    (float) config.adamEpsilon(), (float) config.weightDecay(), step + 1), "adam_update");
-        }
+        ws.optimize(target, progress);
 
         // Decode the deterministic word gates into rationales and certify them with one more forward pass.
-        Tensor zDet = scope.add(dev.floats(n, w));
-        Tensor pKeep = scope.add(dev.floats(n, w));
-        Tensor scratch = scope.add(dev.floats(n, w));
-        gates.decode(zDet, pKeep, scratch, theta, wordLensT, n, w);
-        float[] gateValues = zDet.toFloatArray();
-        float[] keep = pKeep.toFloatArray();
+        Workspace.Gates decoded = ws.decode();
         float[] binary = new float[n * w];
         for (int k = 0; k < n; k++) {
-            for (int j = 0; j < wordLens[k]; j++) {
-                binary[k * w + j] = gateValues[k * w + j] >= config.threshold() ? 1f : 0f;
+            for (int j = 0; j < encodings.get(k).words().size(); j++) {
+                binary[k * w + j] = decoded.gates()[k * w + j] >= config.threshold() ? 1f : 0f;
             }
         }
-        float[] certified = certify(binary, emb, base, groupT, lensT, lens, n, t, w, d, scope);
-        float[] traceValues = trace.toFloatArray();
+        float[] certified = ws.certify(binary);
+        float[] traceValues = ws.trace();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         List<Explanation> out = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
-            int len = wordLens[k];
+            List<String> words = encodings.get(k).words();
+            int len = words.size();
             double[] g = new double[len], pk = new double[len];
             boolean[] sel = new boolean[len];
             for (int j = 0; j < len; j++) {
-                g[j] = gateValues[k * w + j];
-                float pj = keep[k * w + j];
-                pk[j] = gates.decodesClosedProbability() ? 1.0 - pj : pj;
+                g[j] = decoded.gates()[k * w + j];
+                pk[j] = decoded.keepProbabilities()[k * w + j];
                 sel[j] = binary[k * w + j] > 0;
             }
             double[] pr = new double[c];
             for (int j = 0; j < c; j++) {
                 pr[j] = probs[k * c + j];
             }
-            List<String> words = encodings.get(k).words();
             out.add(new Explanation(words, g, pk, sel, Explanation.spansOf(words, sel), model.labels(), predicted[k],
                     target[k], pr, certified[k * c + target[k]], certified[(n + k) * c + target[k]],
                     traceOf(traceValues, k, n, steps), seconds));
@@ -266,18 +216,41 @@ public final class Explainer implements AutoCloseable {
         return out;
     }
 
-    /** Probabilities [2,N,C]: rationale kept only (first N rows), rationale removed (last N rows). */
-    private float[] certify(float[] binaryWords, Tensor emb, Tensor base, Tensor groupT, Tensor lensT, int[] lens, int n,
-            int t, int w, int d, Scope scope) {
-        Device dev = model.device();
-        Tensor zWord = scope.add(dev.upload(binaryWords, 1, n, w));
-        Tensor z = scope.add(dev.floats(1, n, t));
-        check(NativeCore.mo_gather_gates(ctx(dev), f(z), f(zWord), i(groupT), i(lensT), 1, 1, n, t, w), "gather_gates");
-        Tensor mixed = scope.add(dev.floats(2L * n, t, d));
-        check(NativeCore.mo_mix_forward(ctx(dev), f(mixed), f(z), f(emb), f(base), i(lensT), 1, n, t, d, 1),
-                "mix_forward");
-        Tensor rowLens = scope.add(dev.upload(repeat(lens, 2), 2L * n));
-        return Batch.probabilities(model, mixed, rowLens, 2L * n);
+    /** The workspace for this batch's (bucketed) shape: kept from an earlier call, or new. */
+    private Workspace workspace(List<Encoding> encodings) {
+        int t = 0, w = 0;
+        for (Encoding e : encodings) {
+            t = Math.max(t, e.length());
+            w = Math.max(w, e.words().size());
+        }
+        boolean round = bucketing != null ? bucketing : model.device().backend() == Backend.CUDA;
+        if (round) {
+            t = bucket(t, model.maxLength());
+            w = bucket(w, Integer.MAX_VALUE);
+        }
+        Shape shape = new Shape(encodings.size(), t, w);
+        Workspace ws = workspaces.get(shape);
+        if (ws == null) {
+            ws = new Workspace(model, config, shape.n(), shape.t(), shape.w());
+            workspaces.put(shape, ws);
+            if (workspaces.size() > KEPT_SHAPES) {
+                var eldest = workspaces.entrySet().iterator().next(); // least recently used (access order)
+                eldest.getValue().close();
+                workspaces.remove(eldest.getKey());
+            }
+        }
+        return ws;
+    }
+
+    /**
+     * {@code size} rounded up to a multiple of max(8, p / 16), p the smallest power of two &gt;= size, but not beyond
+     * {@code cap} (nor below size): under 8 positions of padding, or under an eighth of the size when larger.
+     */
+    static int bucket(int size, int cap) {
+        int pow = size <= 1 ? 1 : Integer.highestOneBit(size - 1) << 1;
+        int unit = Math.max(8, pow / 16);
+        long rounded = ((long) size + unit - 1) / unit * unit;
+        return (int) Math.max(size, Math.min(rounded, cap));
     }
 
     private List<Explanation.Step> traceOf(float[] trace, int k, int n, int steps) {
@@ -293,14 +266,6 @@ public final class Explainer implements AutoCloseable {
         return out;
     }
 
-    private static int[] repeat(int[] values, int times) {
-        int[] out = new int[values.length * times];
-        for (int r = 0; r < times; r++) {
-            System.arraycopy(values, 0, out, r * values.length, values.length);
-        }
-        return out;
-    }
-
     private static int argmax(float[] x, int offset, int length) {
         int best = 0;
         for (int j = 1; j < length; j++) {
@@ -311,30 +276,22 @@ public final class Explainer implements AutoCloseable {
         return best;
     }
 
-    /** Does not close the model, which the caller owns. Idempotent. */
-    @Override
-    public void close() {
-        closed = true;
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("explainer is closed");
+        }
     }
 
-    /** Tensors of one call, released together. */
-    private static final class Scope implements AutoCloseable {
-        private final List<AutoCloseable> owned = new ArrayList<>();
-
-        <T extends AutoCloseable> T add(T resource) {
-            owned.add(resource);
-            return resource;
+    /** Releases the explainer's device buffers and graphs, not the model, which the caller owns. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
         }
-
-        @Override
-        public void close() {
-            for (int k = owned.size() - 1; k >= 0; k--) {
-                try {
-                    owned.get(k).close();
-                } catch (Exception e) {
-                    throw new MaskoptException("cannot release native memory", e);
-                }
-            }
+        closed = true;
+        for (Workspace ws : workspaces.values()) {
+            ws.close();
         }
+        workspaces.clear();
     }
 }

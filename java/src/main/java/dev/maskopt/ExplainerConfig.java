@@ -28,6 +28,9 @@ package dev.maskopt;
  * @param initLogB initial HardKuma log b
  * @param threshold a token is in the rationale when its deterministic gate is at least this
  * @param seed seed of the gate noise (same seed, same explanation)
+ * @param cudaGraphs on a CUDA device, record one optimization step in a CUDA graph and replay it for the other
+ *     steps (one launch per step instead of dozens); used where the model supports it (see
+ *     {@link Classifier#bufferGeneration}), ignored on the CPU. Explanations are the same either way.
  */
 public record ExplainerConfig(
         Gate gate,
@@ -49,7 +52,8 @@ public record ExplainerConfig(
         double initLogA,
         double initLogB,
         double threshold,
-        long seed) {
+        long seed,
+        boolean cudaGraphs) {
 
     public ExplainerConfig {
         if (gate == null) {
@@ -111,6 +115,7 @@ public record ExplainerConfig(
         b.initLogB = initLogB;
         b.threshold = threshold;
         b.seed = seed;
+        b.cudaGraphs = cudaGraphs;
         return b;
     }
 
@@ -136,6 +141,7 @@ public record ExplainerConfig(
         private double initLogB = 0;
         private double threshold = 0.5;
         private long seed = 0;
+        private boolean cudaGraphs = true;
 
         private Builder() {}
 
@@ -155,11 +161,12 @@ public record ExplainerConfig(
         public Builder optInitKuma(double logA, double logB) { initLogA = logA; initLogB = logB; return this; }
         public Builder optThreshold(double v) { threshold = v; return this; }
         public Builder optSeed(long v) { seed = v; return this; }
+        public Builder optCudaGraphs(boolean v) { cudaGraphs = v; return this; }
 
         public ExplainerConfig build() {
             return new ExplainerConfig(gate, steps, samples, learningRate, beta1, beta2, adamEpsilon, weightDecay,
                     sufficiencyWeight, comprehensivenessWeight, sparsityWeight, contiguityWeight, temperature,
-                    stretchLow, stretchHigh, initLogAlpha, initLogA, initLogB, threshold, seed);
+                    stretchLow, stretchHigh, initLogAlpha, initLogA, initLogB, threshold, seed, cudaGraphs);
         }
     }
 

@@ -7,15 +7,28 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * A dense row-major float32 or int32 array in a {@link Device}'s memory (GPU memory on CUDA). Created by
+ * A dense row-major float32, int32 or int64 array in a {@link Device}'s memory (GPU memory on CUDA). Created by
  * the device; released by {@link #close()} or when its device closes. Copies to and from Java arrays are
  * the only transfers between host and device.
  */
 public final class Tensor implements AutoCloseable {
     /** Element type. */
     public enum DType {
-        FLOAT32,
-        INT32
+        FLOAT32(4),
+        INT32(4),
+        /** Counters (an optimization's step number on the device). */
+        INT64(8);
+
+        private final int bytes;
+
+        DType(int bytes) {
+            this.bytes = bytes;
+        }
+
+        /** Bytes per element. */
+        public int bytes() {
+            return bytes;
+        }
     }
 
     private final Device device;
@@ -23,6 +36,7 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final long numel;
     private long address;
+    private long hostWrites;
 
     Tensor(Device device, DType dtype, long[] shape) {
         if (shape.length == 0) {
@@ -39,7 +53,7 @@ public final class Tensor implements AutoCloseable {
         this.dtype = dtype;
         this.shape = shape.clone();
         this.numel = n;
-        Pointer p = NativeCore.mo_malloc(device.context(), 4 * n);
+        Pointer p = NativeCore.mo_malloc(device.context(), Math.multiplyExact(dtype.bytes(), n));
         if (p == null || p.isNull()) {
             throw new MaskoptException("cannot allocate " + Arrays.toString(shape) + " " + dtype + " on " + device
                     + ": " + NativeCore.mo_last_error());
@@ -78,11 +92,27 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(float[] data) {
         expect(DType.FLOAT32, data.length);
         Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 4L * numel), "upload");
+        hostWrites++;
     }
 
     public void copyFrom(int[] data) {
         expect(DType.INT32, data.length);
         Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 4L * numel), "upload");
+        hostWrites++;
+    }
+
+    public void copyFrom(long[] data) {
+        expect(DType.INT64, data.length);
+        Natives.check(NativeCore.mo_upload(device.context(), Natives.raw(address()), data, 8L * numel), "upload");
+        hostWrites++;
+    }
+
+    /**
+     * How many times {@code copyFrom} has written this tensor: lets a model cache what it derived from a
+     * host-written tensor (such as a plan from lengths) without reading it back every time.
+     */
+    public long hostWrites() {
+        return hostWrites;
     }
 
     /** Copies the contents to a new Java array (waits for queued work). */
@@ -97,6 +127,13 @@ public final class Tensor implements AutoCloseable {
         expect(DType.INT32, numel);
         int[] out = new int[Math.toIntExact(numel)];
         Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 4L * numel), "download");
+        return out;
+    }
+
+    public long[] toLongArray() {
+        expect(DType.INT64, numel);
+        long[] out = new long[Math.toIntExact(numel)];
+        Natives.check(NativeCore.mo_download(device.context(), out, Natives.raw(address()), 8L * numel), "download");
         return out;
     }
 

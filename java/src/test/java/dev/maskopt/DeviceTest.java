@@ -33,6 +33,20 @@ class DeviceTest {
     }
 
     @Test
+    void int64TensorsRoundTrip() {
+        try (Device d = Device.cpu(); Tensor c = d.upload(new long[] {Long.MIN_VALUE, -1, 1L << 40}, 3)) {
+            assertEquals(Tensor.DType.INT64, c.dtype());
+            assertEquals(8, c.dtype().bytes());
+            assertArrayEquals(new long[] {Long.MIN_VALUE, -1, 1L << 40}, c.toLongArray());
+            c.copyFrom(new long[] {3, 2, 1});
+            assertArrayEquals(new long[] {3, 2, 1}, c.toLongArray());
+            assertThrows(IllegalArgumentException.class, () -> c.copyFrom(new long[2]));
+            assertThrows(IllegalArgumentException.class, c::toIntArray);
+            assertThrows(IllegalArgumentException.class, () -> c.fill(0f));
+        }
+    }
+
+    @Test
     void tensorsAreReleasedDeterministically() {
         Device d = Device.cpu();
         Tensor t = d.floats(4);

@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Latency of one explanation call on the CNN of the planted task (untrained weights: the cost does not
  * depend on them), for a batch of {@code batch} texts of {@code length} words, on the backend that
- * {@link Device#auto()} picks (MASKOPT_BACKEND=cpu|cuda to force one).
+ * {@link Device#auto()} picks (MASKOPT_BACKEND=cpu|cuda to force one), with the optimization step replayed from
+ * a CUDA graph or launched op by op ({@code graphs}; the CPU ignores it, so pass {@code -p graphs=true} there).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -47,6 +48,9 @@ public class ExplainBenchmark {
     @Param({"200"})
     public int steps;
 
+    @Param({"true", "false"})
+    public boolean graphs;
+
     private Device device;
     private CnnClassifier model;
     private Explainer explainer;
@@ -59,7 +63,8 @@ public class ExplainBenchmark {
         model = CnnClassifier.create(device, vocab, PlantedTask.embeddings(vocab, 32, 1), 32, PlantedTask.LABELS,
                 CnnClassifier.DEFAULT_WIDTHS, 16, length, 1);
         texts = new PlantedTask(length, length).generate(batch, 3).stream().map(PlantedTask.Example::text).toList();
-        explainer = Explainer.create(model, ExplainerConfig.builder().optGate(gate).optSteps(steps).build());
+        explainer = Explainer.create(model,
+                ExplainerConfig.builder().optGate(gate).optSteps(steps).optCudaGraphs(graphs).build());
     }
 
     @Benchmark
@@ -75,5 +80,5 @@ public class ExplainBenchmark {
     }
 
     // Run: ./mvnw -q -DskipTests package && java -jar bench/target/benchmarks.jar ExplainBenchmark
-    // Quick: java -jar bench/target/benchmarks.jar ExplainBenchmark -p batch=1 -p length=32 -wi 1 -i 3
+    // Quick: java -jar bench/target/benchmarks.jar ExplainBenchmark -p batch=1 -p length=32 -p graphs=true -wi 1 -i 3
 }

@@ -53,6 +53,7 @@ public final class BertClassifier implements Classifier {
 
     /** Longest text, in pieces, that the classifier accepts (read in overlapping windows). */
     public static final int MAX_PIECES = 8192;
+    private long generation; // bumped when the head's buffers are reallocated
 
     /**
      * @param headWeight [hidden, classes], input-major
@@ -214,15 +215,12 @@ public final class BertClassifier implements Classifier {
 
     /**
      * The window plan and buffers for a batch of long rows. Planning reads the lengths back to the host, so it
-     * is kept for as long as the same lengths tensor comes back (the explainer passes one tensor for all its
-     * steps); lengths tensors must not be modified in place between forwards.
+     * is kept for as long as the same lengths tensor comes back unchanged (the explainer passes one tensor for
+     * all its steps); a lengths tensor rewritten from the host ({@link Tensor#hostWrites}) is planned again.
      */
     private Windowed windowsFor(Tensor lengths, long b, long t) {
-        if (windowed != null && windowed.lengthsTensor == lengths && windowed.plan.docs == b
-                && windowed.plan.length == t) {
-            return windowed;
-        }
-        if (cached != null && cached.lengthsTensor == lengths && cached.plan.docs == b && cached.plan.length == t) {
+        if (cached != null && cached.lengthsTensor == lengths && cached.lengthsWrites == lengths.hostWrites()
+                && cached.plan.docs == b && cached.plan.length == t) {
             return cached;
         }
         if (cached != null) {
@@ -230,9 +228,16 @@ public final class BertClassifier implements Classifier {
             cached = null;
         }
         int[] lens = lengths.toIntArray();
+        generation++;
         cached = new Windowed(lengths, Windows.plan(device(), lens, (int) t, encoder.config().maxPositions(),
                 windowStride()), embeddingDim(), labels.size());
         return cached;
+    }
+
+    /** Forward and backward allocate only when the batch shape changes; both counters only grow. */
+    @Override
+    public long bufferGeneration() {
+        return encoder.bufferGeneration() + generation;
     }
 
     /**
@@ -272,6 +277,7 @@ public final class BertClassifier implements Classifier {
         pooled = device().floats(b, d);
         dPooled = device().floats(b, d);
         dHidden = device().floats(b, t, d);
+        generation++;
         lastRows = b;
         lastLength = t;
     }
@@ -279,12 +285,14 @@ public final class BertClassifier implements Classifier {
     /** A window plan with the buffers of its forward and backward. */
     private final class Windowed implements AutoCloseable {
         final Tensor lengthsTensor;
+        final long lengthsWrites;
         final Windows plan;
         final Tensor inputs, logits, dLogits, dInputs, scratch, pooled;
         Tensor docLengths;
 
         Windowed(Tensor lengthsTensor, Windows plan, int d, int c) {
             this.lengthsTensor = lengthsTensor;
+            this.lengthsWrites = lengthsTensor.hostWrites();
             this.plan = plan;
             Device dev = device();
             inputs = dev.floats(plan.rows, plan.width, d);

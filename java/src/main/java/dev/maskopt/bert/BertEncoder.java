@@ -25,6 +25,7 @@ public final class BertEncoder implements AutoCloseable {
     private final Tensor word, pos, type, embGamma, embBeta;
     private final List<Tensor[]> layers = new ArrayList<>(); // per layer: the parts from WQKV to LN2_BETA
     private Activations act;
+    private long generation; // bumped whenever the activations are reallocated
 
     public BertEncoder(Device device, BertWeights weights) {
         this.device = device;
@@ -54,6 +55,11 @@ public final class BertEncoder implements AutoCloseable {
 
     public Device device() {
         return device;
+    }
+
+    /** Changes whenever forward reallocates its activations (another batch shape): Classifier#bufferGeneration. */
+    public long bufferGeneration() {
+        return generation;
     }
 
     /** out [N,T,D] = word embeddings of ids [N,T] (0 at padding). */
@@ -204,6 +210,7 @@ public final class BertEncoder implements AutoCloseable {
             return;
         }
         releaseActivations();
+        generation++;
         act = new Activations(b, t);
     }
 

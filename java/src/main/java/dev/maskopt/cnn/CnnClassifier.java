@@ -47,6 +47,7 @@ public final class CnnClassifier implements Classifier {
     private Tensor lastLengths;
     private long lastRows;
     private long lastLength;
+    private long generation; // bumped when feat/argmax are reallocated
     private boolean closed;
 
     private CnnClassifier(Device device, Vocabulary vocabulary, float[] embeddings, int dim, List<String> labels,
@@ -205,6 +206,12 @@ public final class CnnClassifier implements Classifier {
         return params;
     }
 
+    /** Forward and backward allocate only when a batch has more rows than any before (see {@link #ensureState}). */
+    @Override
+    public long bufferGeneration() {
+        return generation;
+    }
+
     /** Saves the model (vocabulary, embeddings, weights) in maskopt's CNN format. */
     public void save(OutputStream stream) throws IOException {
         DataOutputStream out = new DataOutputStream(stream);
@@ -273,6 +280,7 @@ public final class CnnClassifier implements Classifier {
             }
             feat = device.floats(rows, features);
             argmax = device.ints(rows, features);
+            generation++;
         }
     }
 

@@ -4,6 +4,7 @@ import static dev.maskopt.internal.Natives.check;
 import static dev.maskopt.internal.Natives.ctx;
 import static dev.maskopt.internal.Natives.f;
 import static dev.maskopt.internal.Natives.i;
+import static dev.maskopt.internal.Natives.i64;
 
 import dev.maskopt.ExplainerConfig;
 import dev.maskopt.Gate;
@@ -37,25 +38,25 @@ public final class GateOps {
         return theta;
     }
 
-    /** z [S,N,T] and dz [P,S,N,T] from theta. */
-    public void sample(Tensor z, Tensor dz, Tensor theta, Tensor lengths, int s, int n, int t, long step) {
+    /** z [S,N,T] and dz [P,S,N,T] from theta, with the noise of the step in the counter {@code step} (int64 [1]). */
+    public void sample(Tensor z, Tensor dz, Tensor theta, Tensor lengths, int s, int n, int t, Tensor step) {
         if (cfg.gate() == Gate.HARD_CONCRETE) {
-            check(NativeCore.mo_hc_sample(ctx(z.device()), f(z), f(dz), f(theta), i(lengths), s, n, t,
-                    (float) cfg.temperature(), l, r, cfg.seed(), step), "hc_sample");
+            check(NativeCore.mo_hc_sample_at(ctx(z.device()), f(z), f(dz), f(theta), i(lengths), s, n, t,
+                    (float) cfg.temperature(), l, r, cfg.seed(), i64(step)), "hc_sample_at");
         } else {
-            check(NativeCore.mo_kuma_sample(ctx(z.device()), f(z), f(dz), f(theta), i(lengths), s, n, t, l, r,
-                    cfg.seed(), step), "kuma_sample");
+            check(NativeCore.mo_kuma_sample_at(ctx(z.device()), f(z), f(dz), f(theta), i(lengths), s, n, t, l, r,
+                    cfg.seed(), i64(step)), "kuma_sample_at");
         }
     }
 
-    /** dTheta += sparsity and contiguity gradients; reg [N,2] at {@code regOffset} of {@code trace}. */
-    public void regularize(Tensor dTheta, Tensor trace, long regOffset, Tensor theta, Tensor lengths, int n, int t) {
+    /** dTheta += sparsity and contiguity gradients; reg [N,2] at {@code regOffset} of {@code out}. */
+    public void regularize(Tensor dTheta, Tensor out, long regOffset, Tensor theta, Tensor lengths, int n, int t) {
         float w0 = (float) cfg.sparsityWeight(), wc = (float) cfg.contiguityWeight();
         if (cfg.gate() == Gate.HARD_CONCRETE) {
-            check(NativeCore.mo_hc_regularize(ctx(theta.device()), f(dTheta), f(trace, regOffset), f(theta),
+            check(NativeCore.mo_hc_regularize(ctx(theta.device()), f(dTheta), f(out, regOffset), f(theta),
                     i(lengths), n, t, (float) cfg.temperature(), l, r, w0, wc), "hc_regularize");
         } else {
-            check(NativeCore.mo_kuma_regularize(ctx(theta.device()), f(dTheta), f(trace, regOffset), f(theta),
+            check(NativeCore.mo_kuma_regularize(ctx(theta.device()), f(dTheta), f(out, regOffset), f(theta),
                     i(lengths), n, t, l, r, w0, wc), "kuma_regularize");
         }
     }

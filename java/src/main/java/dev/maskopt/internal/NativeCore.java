@@ -3,6 +3,7 @@ package dev.maskopt.internal;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
@@ -26,7 +27,8 @@ public final class NativeCore {
 
     public static final int MO_BACKEND_CPU = 0, MO_BACKEND_CUDA = 1;
     public static final int MO_OK = 0, MO_ERR_INVALID = 1, MO_ERR_UNAVAILABLE = 2, MO_ERR_MEMORY = 3,
-            MO_ERR_CUDA = 4;
+            MO_ERR_CUDA = 4, MO_ERR_STATE = 5;
+    public static final int MO_CUDA_ATTENTION_MAX_T = 1024;
     public static final int MO_CNN_MAX_WIDTHS = 8;
 
     /** Opaque {@code mo_context*}. */
@@ -38,6 +40,19 @@ public final class NativeCore {
         }
 
         public Context(Pointer p) {
+            super(p);
+        }
+    }
+
+    /** Opaque {@code mo_graph*}: an executable CUDA graph. */
+    @Opaque
+    @Name("mo_graph")
+    public static final class Graph extends Pointer {
+        public Graph() {
+            super((Pointer) null);
+        }
+
+        public Graph(Pointer p) {
             super(p);
         }
     }
@@ -59,6 +74,15 @@ public final class NativeCore {
 
     public static native int mo_synchronize(Context ctx);
 
+    // ---- CUDA graphs (graph: a host array of one element receiving the mo_graph* address)
+    public static native int mo_capture_begin(Context ctx);
+
+    public static native int mo_capture_end(Context ctx, @Cast("mo_graph**") long[] graph);
+
+    public static native int mo_graph_launch(Context ctx, Graph graph, long times);
+
+    public static native int mo_graph_destroy(Graph graph);
+
     // ---- memory
     public static native Pointer mo_malloc(Context ctx, long bytes);
 
@@ -71,6 +95,10 @@ public final class NativeCore {
     public static native int mo_download(Context ctx, @Cast("void*") float[] hostDst, @Const Pointer src, long bytes);
 
     public static native int mo_download(Context ctx, @Cast("void*") int[] hostDst, @Const Pointer src, long bytes);
+
+    public static native int mo_upload(Context ctx, Pointer dst, @Cast("const void*") long[] hostSrc, long bytes);
+
+    public static native int mo_download(Context ctx, @Cast("void*") long[] hostDst, @Const Pointer src, long bytes);
 
     public static native int mo_copy(Context ctx, Pointer dst, @Const Pointer src, long bytes);
 
@@ -135,6 +163,24 @@ public final class NativeCore {
     public static native int mo_adam_update(Context ctx, FloatPointer param, FloatPointer m, FloatPointer v,
             @Const FloatPointer grad, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
             long step);
+
+    // ---- step counter (step: one int64 in context memory)
+    public static native int mo_step_increment(Context ctx, @Cast("int64_t*") LongPointer step);
+
+    public static native int mo_hc_sample_at(Context ctx, FloatPointer z, FloatPointer dz,
+            @Const FloatPointer logalpha, @Const IntPointer lengths, long S, long N, long T, float beta, float l,
+            float r, @Cast("uint64_t") long seed, @Cast("const int64_t*") LongPointer step);
+
+    public static native int mo_kuma_sample_at(Context ctx, FloatPointer z, FloatPointer dz,
+            @Const FloatPointer params, @Const IntPointer lengths, long S, long N, long T, float l, float r,
+            @Cast("uint64_t") long seed, @Cast("const int64_t*") LongPointer step);
+
+    public static native int mo_adam_update_at(Context ctx, FloatPointer param, FloatPointer m, FloatPointer v,
+            @Const FloatPointer grad, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
+            @Cast("const int64_t*") LongPointer step);
+
+    public static native int mo_trace_write(Context ctx, FloatPointer trace, @Const FloatPointer values,
+            @Cast("const int64_t*") LongPointer step, long R, long n);
 
     // ---- embeddings
     public static native int mo_embed(Context ctx, FloatPointer out, @Const IntPointer ids, @Const IntPointer lengths,

@@ -5,13 +5,17 @@ import dev.maskopt.MaskoptException;
 import dev.maskopt.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /** Status checking and raw-address views for calls into {@link NativeCore}. */
 public final class Natives {
     private Natives() {}
 
-    /** Throws when a native call failed; invalid arguments become IllegalArgumentException. */
+    /**
+     * Throws when a native call failed: invalid arguments become IllegalArgumentException, a call the context
+     * refuses in its current state (while it captures a graph) IllegalStateException.
+     */
     public static void check(int status, String op) {
         if (status == NativeCore.MO_OK) {
             return;
@@ -19,6 +23,9 @@ public final class Natives {
         String message = op + " failed: " + NativeCore.mo_last_error();
         if (status == NativeCore.MO_ERR_INVALID) {
             throw new IllegalArgumentException(message);
+        }
+        if (status == NativeCore.MO_ERR_STATE) {
+            throw new IllegalStateException(message);
         }
         throw new MaskoptException(message);
     }
@@ -54,6 +61,14 @@ public final class Natives {
             throw new IllegalArgumentException(t + " is not int32");
         }
         return ints(t.address(), 0);
+    }
+
+    /** Int64 view of an int64 tensor (a step counter). */
+    public static LongPointer i64(Tensor t) {
+        if (t.dtype() != Tensor.DType.INT64) {
+            throw new IllegalArgumentException(t + " is not int64");
+        }
+        return new LongPointer(new RawPointer(t.address()));
     }
 
     /** The native context of a device. */

@@ -113,6 +113,28 @@ class WindowsTest {
     }
 
     @Test
+    void aReusedExplainerPlansEachLongTextAfresh() {
+        float[] head = new float[16];
+        for (int k = 0; k < head.length; k++) head[k] = (k % 3) - 1;
+        String a = "good bad " + "w7 w8 w9 ".repeat(8) + "bad good", b = "bad " + "w9 w8 ".repeat(11) + "good";
+        ExplainerConfig cfg = ExplainerConfig.builder().optSteps(10).optSamples(2).build();
+        try (Device dev = Device.cpu();
+                BertClassifier m = new BertClassifier(dev, BertEncoderTest.randomWeights(CFG, 4), tokenizer(),
+                        List.of("neg", "pos"), head, new float[2]);
+                Explainer reused = Explainer.create(m, cfg)) {
+            reused.explain(a);
+            double[] again = reused.explain(b).gates();
+            try (Explainer fresh = Explainer.create(m, cfg)) {
+                double[] once = fresh.explain(b).gates();
+                assertEquals(once.length, again.length);
+                for (int k = 0; k < once.length; k++) {
+                    assertEquals(once[k], again[k], 0.0, "gate " + k);
+                }
+            }
+        }
+    }
+
+    @Test
     void rejectsTextsBeyondTheLimit() {
         try (Device dev = Device.cpu();
                 BertClassifier m = new BertClassifier(dev, BertEncoderTest.randomWeights(CFG, 4), tokenizer(),

@@ -10,6 +10,8 @@ import static dev.maskopt.kernels.KernelCheck.assertPaddingZero;
 import static dev.maskopt.kernels.KernelCheck.closeAll;
 import static dev.maskopt.kernels.KernelCheck.d;
 import static dev.maskopt.kernels.KernelCheck.poison;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.maskopt.Backend;
@@ -178,6 +180,36 @@ class AttentionTest {
     @MethodSource("bad")
     void badArgumentIsRejectedBeforeAnyKernelRuns(Backend backend, KernelCheck.Bad bad) {
         KernelCheck.assertRejected(backend, bad);
+    }
+
+    /**
+     * CUDA keeps T scores per query row in shared memory, so T above MO_CUDA_ATTENTION_MAX_T is refused there with a
+     * message naming the limit; the CPU has no such limit.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.maskopt.kernels.KernelCheck#backends")
+    void cudaCapsTheSequenceLength(Backend backend) {
+        int T = NativeCore.MO_CUDA_ATTENTION_MAX_T + 1;
+        try (Device dev = KernelCheck.open(backend); Tensor qkv = dev.floats(T, 3); Tensor out = poison(dev, T);
+                Tensor probs = poison(dev, T, T); Tensor dQkv = poison(dev, T, 3);
+                Tensor lens = dev.upload(new int[] {T}, 1)) {
+            qkv.fill(0.25f);
+            int fw = NativeCore.mo_attention_forward(ctx(dev), f(out), f(probs), f(qkv), i(lens), 1, T, 1, 1);
+            String fwMessage = NativeCore.mo_last_error();
+            int bw = NativeCore.mo_attention_backward(ctx(dev), f(dQkv), f(out), f(qkv), f(probs), i(lens), 1, T, 1, 1);
+            if (backend == Backend.CPU) {
+                assertEquals(NativeCore.MO_OK, fw, "CPU forward");
+                assertEquals(NativeCore.MO_OK, bw, "CPU backward");
+                assertClose("uniform attention", new double[] {1.0 / T}, new float[] {probs.toFloatArray()[0]}, 1e-9,
+                        1e-5);
+            } else {
+                assertEquals(NativeCore.MO_ERR_INVALID, fw, "CUDA forward");
+                assertEquals(NativeCore.MO_ERR_INVALID, bw, "CUDA backward");
+                assertTrue(fwMessage.contains("T must be <= " + NativeCore.MO_CUDA_ATTENTION_MAX_T + " on CUDA"),
+                        fwMessage);
+                assertEquals(out.numel(), out.countNonFinite(), "output written");
+            }
+        }
     }
 
     // ---- native calls ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.junit.jupiter.params.provider.Arguments;
 
 /** Shared helpers of the kernel tests: backends, ragged shapes, poisoned outputs, tolerant comparisons. */
@@ -255,7 +256,7 @@ final class KernelCheck {
     static final class Buffers implements AutoCloseable {
         static final int SIZE = 4096;
         final Device dev;
-        final Tensor out, out2, out3, in, lengths, group;
+        final Tensor out, out2, out3, in, lengths, group, step;
         String nulled = "";
 
         Buffers(Backend backend) {
@@ -269,6 +270,7 @@ final class KernelCheck {
             Arrays.fill(ones, 1);
             lengths = dev.upload(ones, 64); // length 1 is valid for every T
             group = dev.upload(new int[SIZE], SIZE); // word 0: valid for every W
+            step = dev.upload(new long[] {1}, 1); // a valid step for the samplers, Adam and a trace of >= 2 rows
         }
 
         NativeCore.Context ctx() {
@@ -282,6 +284,10 @@ final class KernelCheck {
 
         IntPointer i(String name, Tensor t) {
             return nulled.equals(name) ? null : Natives.i(t);
+        }
+
+        LongPointer i64(String name, Tensor t) {
+            return nulled.equals(name) ? null : Natives.i64(t);
         }
 
         @Override

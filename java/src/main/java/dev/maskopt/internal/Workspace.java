@@ -1,0 +1,350 @@
+package dev.maskopt.internal;
+
+import static dev.maskopt.internal.Natives.check;
+import static dev.maskopt.internal.Natives.ctx;
+import static dev.maskopt.internal.Natives.f;
+import static dev.maskopt.internal.Natives.i;
+import static dev.maskopt.internal.Natives.i64;
+
+import dev.maskopt.Backend;
+import dev.maskopt.Classifier;
+import dev.maskopt.Device;
+import dev.maskopt.Encoding;
+import dev.maskopt.ExplainerConfig;
+import dev.maskopt.MaskoptException;
+import dev.maskopt.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * The device side of the explainer for one batch shape: every buffer of the mask optimization for N texts of at
+ * most T tokens and W words (the caller may round T and W up: padding is never read), kept from call to call, and
+ * the CUDA graph of one optimization step.
+ *
+ * <p>A call: {@link #load} the texts, {@link #predict}, {@link #optimize}, {@link #decode}, {@link #certify}, and
+ * {@link #trace}. Every forward pass, the prediction's and the certificate's included, runs on the loop's batch
+ * [2 S N, T, D] (the rows needed come first), so the model sees a single shape and keeps its buffers.
+ *
+ * <p>The step: sample gates with the noise of the step held by an on-device counter; gather them onto tokens; mix
+ * keep and drop inputs; forward; objective (losses to a scratch row); backward; mix backward; word sums;
+ * regularizer (to the scratch row); copy the scratch row to trace[step]; advance the counter; Adam. No value in it
+ * depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
+ * workspace's tensors (fixed for its life) and of the model's weights and internal buffers, so it is replayed only
+ * while {@link Classifier#bufferGeneration} has the value it had at capture; otherwise one step runs eagerly (the
+ * model reallocates there) and the step is captured again.
+ */
+public final class Workspace implements AutoCloseable {
+    /** At most about this many progress callbacks per call. */
+    static final int PROGRESS_CALLS = 20;
+
+    public final int n;
+    public final int t;
+    public final int w;
+    private final Classifier model;
+    private final ExplainerConfig config;
+    private final GateOps gates;
+    private final Device dev;
+    private final int s, p, c, d, steps;
+    private final List<Tensor> owned = new ArrayList<>();
+    // Per-call inputs: ids, lengths and baseline ids [N,T]; word groups [N,T]; word counts [N]; row lengths [2SN].
+    private final Tensor ids, lens, baseIds, group, wordLens, rowLens, target;
+    // Embeddings E and baselines B [N,T,D].
+    private final Tensor emb, base;
+    // The loop: parameters, Adam moments and gradients [P,N,W]; word gates [S,N,W] and their derivatives
+    // [P,S,N,W]; token gates [S,N,T], [P,S,N,T]; token gradients [P,N,T]; the model's batch and its gradient
+    // [2SN,T,D]; logits, their gradient and probabilities [2SN,C].
+    private final Tensor theta, m, v, dTheta, zWord, dzWord, z, dz, dThetaToken, mixed, dMixed, logits, dLogits, probs;
+    // Losses and regularizers of the current step [2,N,2], the record of all steps [steps,2,N,2], the counter [1].
+    private final Tensor scratch, trace, step;
+    // Deterministic gates, keep probabilities and scratch [N,W].
+    private final Tensor zDet, pKeep, pScratch;
+    private CudaGraph graph;
+    private long graphGeneration;
+    private boolean closed;
+
+    /** Allocates every buffer for n texts, t tokens and w words. */
+    public Workspace(Classifier model, ExplainerConfig config, int n, int t, int w) {
+        if (n < 1 || t < 1 || w < 1) {
+            throw new IllegalArgumentException("workspace shape must be positive (got N=" + n + ", T=" + t + ", W=" + w
+                    + ")");
+        }
+        this.model = model;
+        this.config = config;
+        this.gates = new GateOps(config);
+        this.dev = model.device();
+        this.n = n;
+        this.t = t;
+        this.w = w;
+        this.s = config.samples();
+        this.p = config.gate().parameters();
+        this.c = model.labels().size();
+        this.d = model.embeddingDim();
+        this.steps = config.steps();
+        long rows = 2L * s * n;
+        try {
+            ids = own(dev.ints(n, t));
+            lens = own(dev.ints(n));
+            baseIds = own(dev.ints(n, t));
+            group = own(dev.ints(n, t));
+            wordLens = own(dev.ints(n));
+            rowLens = own(dev.ints(rows));
+            target = own(dev.ints(n));
+            emb = own(dev.floats(n, t, d));
+            base = own(dev.floats(n, t, d));
+            theta = own(dev.floats(p, n, w));
+            m = own(dev.floats(p, n, w));
+            v = own(dev.floats(p, n, w));
+            dTheta = own(dev.floats(p, n, w));
+            zWord = own(dev.floats(s, n, w));
+            dzWord = own(dev.floats(p, s, n, w));
+            z = own(dev.floats(s, n, t));
+            dz = own(dev.floats(p, s, n, t));
+            dThetaToken = own(dev.floats(p, n, t));
+            mixed = own(dev.floats(rows, t, d));
+            dMixed = own(dev.floats(rows, t, d));
+            logits = own(dev.floats(rows, c));
+            dLogits = own(dev.floats(rows, c));
+            probs = own(dev.floats(rows, c));
+            scratch = own(dev.floats(2, n, 2));
+            trace = own(dev.floats(steps, 2, n, 2));
+            step = own(dev.longs(1));
+            zDet = own(dev.floats(n, w));
+            pKeep = own(dev.floats(n, w));
+            pScratch = own(dev.floats(n, w));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Uploads the texts (padded to T tokens and W words) and embeds them: E from the ids, B from the baseline ids.
+     * The caller has validated them (1 to T tokens, 1 to W words each).
+     */
+    public void load(List<Encoding> encodings) {
+        ensureOpen();
+        if (encodings.size() != n) {
+            throw new IllegalArgumentException(encodings.size() + " texts for a workspace of " + n);
+        }
+        int[] idv = new int[n * t], basev = new int[n * t], groupv = new int[n * t];
+        int[] lenv = new int[n], words = new int[n];
+        Arrays.fill(groupv, -1);
+        for (int k = 0; k < n; k++) {
+            Encoding e = encodings.get(k);
+            int len = e.length();
+            words[k] = e.words().size();
+            if (len < 1 || len > t || words[k] < 1 || words[k] > w) {
+                throw new IllegalArgumentException("text " + k + " has " + len + " tokens and " + words[k]
+                        + " words; this workspace holds 1 to " + t + " tokens and 1 to " + w + " words");
+            }
+            lenv[k] = len;
+            System.arraycopy(e.ids(), 0, idv, k * t, len);
+            System.arraycopy(e.baselineIds(), 0, basev, k * t, len);
+            System.arraycopy(e.wordOfToken(), 0, groupv, k * t, len);
+        }
+        ids.copyFrom(idv);
+        lens.copyFrom(lenv);
+        baseIds.copyFrom(basev);
+        group.copyFrom(groupv);
+        wordLens.copyFrom(words);
+        rowLens.copyFrom(repeat(lenv, 2 * s));
+        model.embed(ids, lens, emb);
+        model.embed(baseIds, lens, base);
+        if (emb.countNonFinite() > 0 || base.countNonFinite() > 0) {
+            throw new IllegalArgumentException("the model's embeddings contain NaN or infinite values");
+        }
+    }
+
+    /** The model's class probabilities [N,C] on the loaded texts as they are. */
+    public float[] predict() {
+        ensureOpen();
+        zWord.fill(1f); // every word kept: the keep rows are E (never-masked tokens take B, their own embedding)
+        float[] all = forwardProbabilities();
+        return Arrays.copyOf(all, n * c);
+    }
+
+    /**
+     * Optimizes the gates for class {@code targets[k]} of text k: {@code config.steps()} steps from the initial
+     * parameters. {@code progress}, if not null, receives the number of completed steps about
+     * {@value #PROGRESS_CALLS} times, the last time with the total; on CUDA each callback waits for the device.
+     */
+    public void optimize(int[] targets, IntConsumer progress) {
+        ensureOpen();
+        target.copyFrom(targets);
+        theta.copyFrom(gates.initialParameters(n, w));
+        m.fill(0f);
+        v.fill(0f);
+        step.copyFrom(new long[] {0});
+        int every = progress == null ? steps : Math.max(1, (steps + PROGRESS_CALLS - 1) / PROGRESS_CALLS);
+        for (int done = 0; done < steps; ) {
+            int next = Math.min(steps, done + every);
+            advance(next - done);
+            done = next;
+            if (progress != null) {
+                dev.synchronize();
+                progress.accept(done);
+            }
+        }
+    }
+
+    /** Deterministic word gates and keep probabilities P(z != 0) [N,W] (padding entries are meaningless). */
+    public record Gates(float[] gates, double[] keepProbabilities) {}
+
+    /** The deterministic gates of the optimized parameters. */
+    public Gates decode() {
+        ensureOpen();
+        gates.decode(zDet, pKeep, pScratch, theta, wordLens, n, w);
+        float[] keep = pKeep.toFloatArray();
+        double[] pk = new double[keep.length];
+        for (int j = 0; j < keep.length; j++) { // HardKuma's decode gives P(z = 0)
+            pk[j] = gates.decodesClosedProbability() ? 1.0 - keep[j] : keep[j];
+        }
+        return new Gates(zDet.toFloatArray(), pk);
+    }
+
+    /**
+     * Probabilities [2,N,C] with the binary word mask {@code keepWords} [N,W]: the kept words only (first N rows),
+     * then the text with them removed (last N rows).
+     */
+    public float[] certify(float[] keepWords) {
+        ensureOpen();
+        zWord.copyFrom(repeatArray(keepWords, s));
+        float[] all = forwardProbabilities();
+        float[] out = new float[2 * n * c];
+        System.arraycopy(all, 0, out, 0, n * c); // keep rows of sample 0
+        System.arraycopy(all, s * n * c, out, n * c, n * c); // drop rows of sample 0
+        return out;
+    }
+
+    /** Per step: (sufficiency, comprehensiveness) [N,2], then (expected L0, expected transitions) [N,2]. */
+    public float[] trace() {
+        ensureOpen();
+        return trace.toFloatArray();
+    }
+
+    /** Releases the buffers and the graph. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (graph != null) {
+            graph.close();
+            graph = null;
+        }
+        for (int k = owned.size() - 1; k >= 0; k--) {
+            owned.get(k).close();
+        }
+    }
+
+    // ---- the loop ----------------------------------------------------------------------------------------------
+
+    /** Runs {@code count} steps: by graph replays while the recorded step is valid, else eagerly. */
+    private void advance(int count) {
+        while (count > 0) {
+            if (graph != null && graphGeneration == model.bufferGeneration()) {
+                graph.launch(count);
+                return;
+            }
+            step();
+            count--;
+            captureIfPossible();
+        }
+    }
+
+    /**
+     * After an eager step (which made the model allocate what it needs for this shape), records the step in a graph
+     * when the device, the configuration and the model allow it.
+     */
+    private void captureIfPossible() {
+        if (!config.cudaGraphs() || dev.backend() != Backend.CUDA) {
+            return;
+        }
+        long generation = model.bufferGeneration();
+        if (generation < 0) {
+            return;
+        }
+        if (graph != null) { // stale: the model has reallocated since it was captured
+            graph.close();
+            graph = null;
+        }
+        try {
+            graph = CudaGraph.capture(dev, this::step);
+        } catch (RuntimeException e) {
+            throw new MaskoptException("cannot record an optimization step in a CUDA graph: the model's forward or "
+                    + "backward allocated, released, copied to the host or waited after warming up (see "
+                    + "Classifier.bufferGeneration); turn graphs off with ExplainerConfig.Builder.optCudaGraphs(false)",
+                    e);
+        }
+        if (model.bufferGeneration() != generation) { // cannot replay what the model has since moved
+            graph.close();
+            graph = null;
+            return;
+        }
+        graphGeneration = generation;
+    }
+
+    /** One optimization step: device work only (see the class comment). */
+    private void step() {
+        NativeCore.Context cx = ctx(dev);
+        gates.sample(zWord, dzWord, theta, wordLens, s, n, w, step);
+        check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(group), i(lens), 1, s, n, t, w), "gather_gates");
+        check(NativeCore.mo_gather_gates(cx, f(dz), f(dzWord), i(group), i(lens), p, s, n, t, w), "gather_gates");
+        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lens), s, n, t, d, 1), "mix_forward");
+        model.forward(mixed, rowLens, logits);
+        check(NativeCore.mo_objective(cx, f(scratch), f(dLogits), f(logits), i(target), s, n, c,
+                (float) config.sufficiencyWeight(), (float) config.comprehensivenessWeight()), "objective");
+        model.backward(dLogits, dMixed);
+        check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(emb), f(base), i(lens), p, s, n, t, d,
+                1), "mix_backward");
+        check(NativeCore.mo_segment_sum(cx, f(dTheta), f(dThetaToken), i(group), i(lens), p, n, t, w), "segment_sum");
+        gates.regularize(dTheta, scratch, 2L * n, theta, wordLens, n, w);
+        check(NativeCore.mo_trace_write(cx, f(trace), f(scratch), i64(step), steps, 4L * n), "trace_write");
+        check(NativeCore.mo_step_increment(cx, i64(step)), "step_increment");
+        check(NativeCore.mo_adam_update_at(cx, f(theta), f(m), f(v), f(dTheta), (long) p * n * w,
+                (float) config.learningRate(), (float) config.beta1(), (float) config.beta2(),
+                (float) config.adamEpsilon(), (float) config.weightDecay(), i64(step)), "adam_update_at");
+    }
+
+    /** Softmax [2SN,C] of the model on the mix of the word gates now in zWord. */
+    private float[] forwardProbabilities() {
+        NativeCore.Context cx = ctx(dev);
+        check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(group), i(lens), 1, s, n, t, w), "gather_gates");
+        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lens), s, n, t, d, 1), "mix_forward");
+        model.forward(mixed, rowLens, logits);
+        check(NativeCore.mo_softmax(cx, f(probs), f(logits), 2L * s * n, c), "softmax");
+        return probs.toFloatArray();
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------------------
+
+    private Tensor own(Tensor x) {
+        owned.add(x);
+        return x;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("workspace is closed");
+        }
+    }
+
+    private static int[] repeat(int[] values, int times) {
+        int[] out = new int[values.length * times];
+        for (int r = 0; r < times; r++) {
+            System.arraycopy(values, 0, out, r * values.length, values.length);
+        }
+        return out;
+    }
+
+    private static float[] repeatArray(float[] values, int times) {
+        float[] out = new float[values.length * times];
+        for (int r = 0; r < times; r++) {
+            System.arraycopy(values, 0, out, r * values.length, values.length);
+        }
+        return out;
+    }
+}
