@@ -68,7 +68,14 @@ public final class Main implements Runnable {
             try (Device device = Device.auto();
                     dev.maskopt.bert.BertClassifier model = dev.maskopt.bert.MiniLm.sentiment(device);
                     dev.maskopt.Explainer explainer = dev.maskopt.Explainer.create(model, cfg)) {
-                Explanation e = explainer.explain(input);
+                // Long inputs take a while on a CPU: show the steps done on standard error.
+                boolean longInput = model.encode(input).length() > 128;
+                java.util.function.IntConsumer progress = longInput
+                        ? done -> System.err.printf("\r  step %d/%d", done, steps) : null;
+                Explanation e = explainer.explain(java.util.List.of(input), null, progress).get(0);
+                if (longInput) {
+                    System.err.println();
+                }
                 if (json) {
                     var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
                     var root = mapper.createObjectNode();
