@@ -82,13 +82,39 @@ final class Eval implements Callable<Integer> {
     @Option(names = "--out", description = "output directory (default ${DEFAULT-VALUE})")
     Path out = Path.of("eval-report");
 
+    @Option(names = "--model", description = "minilm (the default sentiment classifier) or cnn (a GloVe CNN trained by "
+            + "dev.maskopt.cnn.MoviesCnn; give --cnn-model) (default ${DEFAULT-VALUE})")
+    String modelName = "minilm";
+
+    @Option(names = "--cnn-model", description = "the CNN model file written by dev.maskopt.cnn.MoviesCnn")
+    Path cnnModel;
+
+    @Option(names = "--glove", description = "the GloVe file the CNN was built on (default ${DEFAULT-VALUE})")
+    Path glove = Path.of("../shared/data/glove/glove.6B.100d.subset.txt.xz");
+
     @Override
     public Integer call() throws Exception {
         EraserDataset dataset = EraserDataset.open(data);
-        try (Device device = Device.auto(); dev.maskopt.bert.BertClassifier model = dev.maskopt.bert.MiniLm.sentiment(device)) {
-            String provenance = "all-MiniLM-L6-v2 (Maven Central) + maskopt's shipped sentiment head; texts longer than "
-                    + "512 pieces are read in overlapping windows";
-            Report report = run(model, "MiniLM sentiment", provenance, label -> label.equals("POS") ? 1 : 0, dataset);
+        java.util.function.ToIntFunction<String> labelOf = label -> label.equals("POS") ? 1 : 0;
+        try (Device device = Device.auto()) {
+            Report report;
+            if (modelName.equals("cnn")) {
+                if (cnnModel == null) {
+                    throw new IllegalArgumentException("--model cnn needs --cnn-model (train one with dev.maskopt.cnn.MoviesCnn)");
+                }
+                try (Classifier model = dev.maskopt.cnn.GloveCnn.load(cnnModel, glove, device)) {
+                    report = run(model, "Kim CNN over GloVe", "CNN-static over GloVe 6B 100-d, trained by maskopt on "
+                            + "ERASER Movies train (" + cnnModel.getFileName() + ")", labelOf, dataset);
+                }
+            } else if (modelName.equals("minilm")) {
+                try (Classifier model = dev.maskopt.bert.MiniLm.sentiment(device)) {
+                    report = run(model, "MiniLM sentiment", "all-MiniLM-L6-v2 (Maven Central) + maskopt's shipped "
+                            + "sentiment head; texts longer than 512 pieces are read in overlapping windows", labelOf,
+                            dataset);
+                }
+            } else {
+                throw new IllegalArgumentException("--model must be minilm or cnn (got '" + modelName + "')");
+            }
             System.out.println(MarkdownTable.render(report));
         }
         return 0;

@@ -109,6 +109,12 @@ public final class CnnClassifier implements Classifier {
         return new CnnClassifier(device, vocabulary, embeddings, dim, labels, widths, filters, maxLength, p);
     }
 
+    /** A classifier with the given weights (layout of {@link NativeCore#mo_cnn_param_count}), for model readers. */
+    static CnnClassifier of(Device device, Vocabulary vocabulary, float[] embeddings, int dim, List<String> labels,
+            int[] widths, int filters, int maxLength, float[] params) {
+        return new CnnClassifier(device, vocabulary, embeddings, dim, labels, widths, filters, maxLength, params);
+    }
+
     @Override
     public Device device() {
         return device;
@@ -210,6 +216,11 @@ public final class CnnClassifier implements Classifier {
     @Override
     public long bufferGeneration() {
         return generation;
+    }
+
+    /** The embedding table [V, D]. */
+    Tensor table() {
+        return table;
     }
 
     /** Saves the model (vocabulary, embeddings, weights) in maskopt's CNN format. */
