@@ -21,8 +21,9 @@ The models are read from what `SideBySide export DIR` wrote (bench/compare.sh ru
   cases.json  the encoded texts (ids, baseline ids, word of each token) and the optimization settings
 
 Commands (run with Debian's python3-torch: /usr/bin/python3; install libopenblas0-pthread for a fair BLAS):
-  torch_reference.py time DIR CASE RUNS WARMUP [--threads N]   one JSON line of wall times (ms) per call
-  torch_reference.py agree DIR [--threads N]                   compares with DIR/agree-maskopt.json
+  torch_reference.py [--device cuda] time DIR CASE RUNS WARMUP [--threads N]   one JSON line: wall ms per call
+  torch_reference.py [--device cuda] agree DIR [--threads N]   compares with DIR/agree-maskopt.json (exit 1 when
+                                                               a rationale or target differs)
 
 For the agreement check the gate noise is maskopt's own Philox4x32-10 stream (reimplemented below with numpy), so
 both implementations see identical uniforms and must follow the same loss trajectory up to float32 rounding. The
@@ -106,7 +107,7 @@ class Cnn:
         for w, cw, cb in zip(self.widths, self.conv_w, self.conv_b):
             y = F.conv1d(xt, cw, cb)  # [B, F, P]
             valid = torch.clamp(lengths - w + 1, min=1)
-            mask = torch.arange(y.shape[2])[None, :] >= valid[:, None]
+            mask = torch.arange(y.shape[2], device=x.device)[None, :] >= valid[:, None]
             feats.append(y.masked_fill(mask[:, None, :], float("-inf")).amax(dim=2))
         return F.linear(torch.relu(torch.cat(feats, dim=1)), self.fc_w, self.fc_b)
 
@@ -144,8 +145,8 @@ class MiniLm:
         b, t, d = words.shape
         h, dh = self.h, d // self.h
         x = F.layer_norm(words + self.pos[:t] + self.type, (d,), *self.emb_ln, eps=self.eps)
-        keys_off = torch.arange(t)[None, :] >= lengths[:, None]  # [B, T]
-        bias = torch.zeros(b, 1, 1, t).masked_fill(keys_off[:, None, None, :], float("-inf"))
+        keys_off = torch.arange(t, device=words.device)[None, :] >= lengths[:, None]  # [B, T]
+        bias = torch.zeros(b, 1, 1, t, device=words.device).masked_fill(keys_off[:, None, None, :], float("-inf"))
         scale = 1.0 / math.sqrt(dh)
         for p in self.layers:
             qkv = F.linear(x, p["wqkv"], p["bqkv"])
@@ -160,8 +161,23 @@ class MiniLm:
         return F.linear(pooled, self.head_w, self.head_b)
 
 
-def load_model(dir, name):
-    return Cnn(os.path.join(dir, "cnn.model")) if name == "cnn" else MiniLm(dir)
+def to_device(model, device):
+    """Moves every tensor attribute (and those in lists, tuples and dicts of them) to the device."""
+    def move(x):
+        if torch.is_tensor(x):
+            return x.to(device)
+        if isinstance(x, (list, tuple)):
+            return type(x)(move(y) for y in x)
+        if isinstance(x, dict):
+            return {k: move(v) for k, v in x.items()}
+        return x
+    for k, v in vars(model).items():
+        setattr(model, k, move(v))
+    return model
+
+
+def load_model(dir, name, device="cpu"):
+    return to_device(Cnn(os.path.join(dir, "cnn.model")) if name == "cnn" else MiniLm(dir), device)
 
 
 # ---- gate noise -------------------------------------------------------------------------------------------------
@@ -241,7 +257,7 @@ class HardKuma:
 
 # ---- the explainer ----------------------------------------------------------------------------------------------
 
-def batch_tensors(texts):
+def batch_tensors(texts, dev):
     n = len(texts)
     t = max(len(x["ids"]) for x in texts)
     w = max(x["words"] for x in texts)
@@ -255,18 +271,18 @@ def batch_tensors(texts):
         group[k, :L] = torch.tensor(x["word_of_token"])
     lens = torch.tensor([len(x["ids"]) for x in texts])
     words = torch.tensor([x["words"] for x in texts])
-    return ids, base, group, lens, words, w
+    return ids.to(dev), base.to(dev), group.to(dev), lens.to(dev), words.to(dev), w
 
 
-def explain(model, texts, cfg, gate_name, steps, S, noise="torch", generator=None):
+def explain(model, texts, cfg, gate_name, steps, S, noise="torch", generator=None, dev="cpu"):
     """maskopt's Explainer on one batch: returns a dict with probabilities, gates, rationale, certificate, trace."""
     gate = HardConcrete(cfg) if gate_name == "HARD_CONCRETE" else HardKuma(cfg)
-    ids, base_ids, group, lens, words, W = batch_tensors(texts)
+    ids, base_ids, group, lens, words, W = batch_tensors(texts, dev)
     n, t = ids.shape
-    tok_valid = ((torch.arange(t)[None, :] < lens[:, None]) & (group >= 0)).to(torch.float32)  # [N,T]
-    pos_valid = (torch.arange(t)[None, :] < lens[:, None]).to(torch.float32)
+    tok_valid = ((torch.arange(t, device=dev)[None, :] < lens[:, None]) & (group >= 0)).to(torch.float32)  # [N,T]
+    pos_valid = (torch.arange(t, device=dev)[None, :] < lens[:, None]).to(torch.float32)
     gidx = group.clamp(min=0)
-    word_valid = (torch.arange(W)[None, :] < words[:, None]).to(torch.float32)  # [N,W]
+    word_valid = (torch.arange(W, device=dev)[None, :] < words[:, None]).to(torch.float32)  # [N,W]
     rows_len = lens.repeat(2 * S)
 
     with torch.no_grad():
@@ -277,7 +293,7 @@ def explain(model, texts, cfg, gate_name, steps, S, noise="torch", generator=Non
     c = probs.shape[1]
     onehot = F.one_hot(target, c).bool()  # [N,C]
 
-    theta = torch.empty(gate.params, n, W)
+    theta = torch.empty(gate.params, n, W, device=dev)
     for p, v in enumerate(gate.init):
         theta[p].fill_(v)
     theta.requires_grad_(True)
@@ -289,9 +305,9 @@ def explain(model, texts, cfg, gate_name, steps, S, noise="torch", generator=Non
     trace = []
     for step in range(steps):
         if noise == "philox":
-            u = philox_uniform(cfg["seed"], step, S, n, W)
+            u = philox_uniform(cfg["seed"], step, S, n, W).to(dev)
         else:
-            u = torch.rand(S, n, W, generator=generator).clamp_(1e-6, 1.0 - 1e-6)
+            u = torch.rand(S, n, W, generator=generator, device=dev).clamp_(1e-6, 1.0 - 1e-6)
         zw = gate.sample(theta, u)  # [S,N,W]
         z = torch.gather(zw, 2, gidx[None].expand(S, n, t)) * tok_valid  # [S,N,T]
         z = z[..., None]
@@ -333,16 +349,21 @@ def read_cases(dir):
 def cmd_time(args):
     cfg, cases = read_cases(args.dir)
     case = cases[args.case]
-    model = load_model(args.dir, case["model"])
-    gen = torch.Generator().manual_seed(cfg["seed"])
+    model = load_model(args.dir, case["model"], args.device)
+    gen = torch.Generator(device=args.device).manual_seed(cfg["seed"])
+    cuda = args.device.startswith("cuda")
     ms = []
     for r in range(args.warmup + args.runs):
         t0 = time.perf_counter()
-        explain(model, case["texts"], cfg, case["gate"], case["steps"], case["samples"], "torch", gen)
+        out = explain(model, case["texts"], cfg, case["gate"], case["steps"], case["samples"], "torch", gen,
+                      args.device)
+        out["rationale"].cpu()  # the result on the host, as maskopt returns it
+        if cuda:
+            torch.cuda.synchronize()
         dt = (time.perf_counter() - t0) * 1e3
         if r >= args.warmup:
             ms.append(round(dt, 3))
-    print(json.dumps({"impl": "torch", "case": args.case, "ms": ms}))
+    print(json.dumps({"impl": "torch", "case": args.case, "threads": str(args.threads), "ms": ms}))
 
 
 def cmd_agree(args):
@@ -352,8 +373,10 @@ def cmd_agree(args):
     models = {}
     for name, mine in ref.items():
         case = cases[name]
-        model = models.setdefault(case["model"], load_model(args.dir, case["model"]))
-        out = explain(model, case["texts"], cfg, case["gate"], case["steps"], case["samples"], "philox")
+        model = models.setdefault(case["model"], load_model(args.dir, case["model"], args.device))
+        out = explain(model, case["texts"], cfg, case["gate"], case["steps"], case["samples"], "philox", None,
+                      args.device)
+        out = {k: (v.cpu() if torch.is_tensor(v) else v) for k, v in out.items()}
         dp = dg = dtr0 = dtr = 0.0
         differ = total = selected = 0
         dcert = 0.0
@@ -386,6 +409,7 @@ def cmd_agree(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("time")
     t.add_argument("dir")
@@ -399,6 +423,9 @@ def main():
                        help="torch intra-op threads (default 1; OpenBLAS threads come from OPENBLAS_NUM_THREADS)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = False  # FP32 like maskopt's default precision
+        torch.backends.cudnn.allow_tf32 = False
     torch.set_grad_enabled(True)
     if args.cmd == "time":
         cmd_time(args)

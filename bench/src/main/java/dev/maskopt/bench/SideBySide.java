@@ -48,6 +48,9 @@ import java.util.regex.Pattern;
  *       prints one JSON line with the wall time of each call in milliseconds.</li>
  *   <li>{@code agree DIR}: explains the agreement cases and writes {@code agree-maskopt.json} (probabilities,
  *       deterministic gates, rationale, per-step losses, certificate) for the reference to compare against.</li>
+ *   <li>{@code table DIR RESULTS}: the Markdown table of the timing lines in RESULTS (both implementations' JSON
+ *       lines, any number of rounds): per case and thread count, the median and range of each implementation's
+ *       calls and the ratio of the medians, maskopt / PyTorch.</li>
  * </ul>
  * Every setting not named in a case is {@link ExplainerConfig}'s default; the reference reads the same values from
  * {@code cases.json}.
@@ -85,12 +88,18 @@ public final class SideBySide {
                 time(dir, args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), System.out);
             }
             case "agree" -> agree(dir);
+            case "table" -> {
+                if (args.length < 3) {
+                    usage();
+                }
+                System.out.print(table(dir, Path.of(args[2])));
+            }
             default -> usage();
         }
     }
 
     private static void usage() {
-        System.err.println("usage: SideBySide export DIR [--smoke] | time DIR CASE RUNS WARMUP | agree DIR");
+        System.err.println("usage: SideBySide export DIR [--smoke] | time DIR CASE RUNS WARMUP | agree DIR | table DIR RESULTS");
         System.exit(2);
     }
 
@@ -266,7 +275,7 @@ public final class SideBySide {
 
     /** Times RUNS calls after WARMUP calls; prints {"case": ..., "ms": [...]}. */
     public static void time(Path dir, String name, int runs, int warmup, PrintStream out) throws IOException {
-        try (Device device = Device.cpu()) {
+        try (Device device = Device.auto()) { // MASKOPT_BACKEND=cpu|cuda forces one
             Case c = readCase(dir, name);
             try (Classifier model = load(c, dir, device); Explainer ex = Explainer.create(model, config(c))) {
                 List<Double> ms = new ArrayList<>();
@@ -278,7 +287,9 @@ public final class SideBySide {
                         ms.add(t);
                     }
                 }
-                out.printf(Locale.ROOT, "{\"impl\": \"maskopt\", \"case\": \"%s\", \"ms\": %s}%n", name, ms);
+                String threads = System.getenv().getOrDefault("MASKOPT_THREADS", "all");
+                out.printf(Locale.ROOT, "{\"impl\": \"maskopt\", \"case\": \"%s\", \"threads\": \"%s\", \"ms\": %s}%n",
+                        name, threads, ms);
             }
         }
     }
@@ -287,7 +298,7 @@ public final class SideBySide {
     public static void agree(Path dir) throws IOException {
         StringBuilder json = new StringBuilder("{\n");
         List<String> names = caseNames(dir, true);
-        try (Device device = Device.cpu()) {
+        try (Device device = Device.auto()) {
             for (int k = 0; k < names.size(); k++) {
                 Case c = readCase(dir, names.get(k));
                 try (Classifier model = load(c, dir, device); Explainer ex = Explainer.create(model, config(c))) {
@@ -328,6 +339,61 @@ public final class SideBySide {
             s.append(j + 1 < e.trace().size() ? ", " : "");
         }
         return s.append("]}").toString();
+    }
+
+    private static final Pattern RESULT = Pattern.compile("\\{\"impl\": \"(\\w+)\", \"case\": \"([^\"]+)\", "
+            + "\"threads\": \"(\\w+)\", \"ms\": \\[([^\\]]*)\\]\\}");
+
+    /** The Markdown table of the timing lines in {@code results} (see the class comment). */
+    public static String table(Path dir, Path results) throws IOException {
+        Map<String, Map<String, List<Double>>> times = new LinkedHashMap<>(); // "case|threads" -> impl -> ms
+        for (String line : Files.readAllLines(results)) {
+            Matcher m = RESULT.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            var perImpl = times.computeIfAbsent(m.group(2) + "|" + m.group(3), k -> new LinkedHashMap<>());
+            List<Double> list = perImpl.computeIfAbsent(m.group(1), k -> new ArrayList<>());
+            if (!m.group(4).isBlank()) {
+                for (String x : m.group(4).split(",")) {
+                    list.add(Double.parseDouble(x.trim()));
+                }
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        out.append("| case | texts | tokens (max) | steps | samples | threads | maskopt ms: median (min-max, n) "
+                + "| PyTorch ms: median (min-max, n) | maskopt / PyTorch | maskopt ms/step |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (var e : times.entrySet()) {
+            String[] key = e.getKey().split("\\|");
+            Case c = readCase(dir, key[0]);
+            int tokens = c.texts().stream().mapToInt(Encoding::length).max().orElse(0);
+            List<Double> mo = e.getValue().getOrDefault("maskopt", List.of());
+            List<Double> pt = e.getValue().getOrDefault("torch", List.of());
+            out.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s |\n", c.name(),
+                    c.texts().size(), tokens, c.steps(), c.samples(), key[1], summary(mo), summary(pt),
+                    mo.isEmpty() || pt.isEmpty() ? "-" : String.format(Locale.ROOT, "**%.2f**", median(mo) / median(pt)),
+                    mo.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2f", median(mo) / c.steps())));
+        }
+        return out.toString();
+    }
+
+    private static double median(List<Double> v) {
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static String summary(List<Double> v) {
+        if (v.isEmpty()) {
+            return "-";
+        }
+        double min = v.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+        double max = v.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        return String.format(Locale.ROOT, "%s (%s-%s, %d)", fmt(median(v)), fmt(min), fmt(max), v.size());
+    }
+
+    private static String fmt(double ms) {
+        return ms >= 100 ? String.format(Locale.ROOT, "%.0f", ms) : String.format(Locale.ROOT, "%.1f", ms);
     }
 
     // ---- cases.json (written here, read back by the time and agree commands and by the reference) -------------
