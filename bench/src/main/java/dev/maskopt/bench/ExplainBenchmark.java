@@ -24,10 +24,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Latency of one explanation call on the CNN of the planted task (untrained weights: the cost does not
- * depend on them), for a batch of {@code batch} texts of {@code length} words, on the backend that
- * {@link Device#auto()} picks (MASKOPT_BACKEND=cpu|cuda to force one), with the optimization step replayed from
- * a CUDA graph or launched op by op ({@code graphs}; the CPU ignores it, so pass {@code -p graphs=true} there).
+ * One explanation call on a CNN (untrained weights: the cost does not depend on them) for {@code shape} = batch x
+ * words: latency at batch 1 for a short sentence (16 words), 128 and 512 words, and throughput at batch 64
+ * (explanations/s = 64 / call time), on the backend that {@link Device#auto()} picks (MASKOPT_BACKEND=cpu|cuda to force
+ * one), with the optimization step replayed from a CUDA graph or launched op by op ({@code graphs}; the CPU ignores
+ * it). {@code dim} and {@code filters}: 32 and 16 are the planted demo's CNN, 100 and 100 Kim's (and the side-by-side
+ * comparison's) shape. Defaults are sized for a 2-core CPU; {@code steps} scales the time linearly.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -36,19 +38,22 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class ExplainBenchmark {
-    @Param({"1", "8"})
-    public int batch;
+    @Param({"1x16", "1x128", "1x512", "64x16"})
+    public String shape;
 
-    @Param({"32", "128"})
-    public int length;
-
-    @Param({"HARD_CONCRETE", "HARD_KUMA"})
+    @Param({"HARD_CONCRETE"})
     public Gate gate;
 
-    @Param({"200"})
+    @Param({"32"})
+    public int dim;
+
+    @Param({"16"})
+    public int filters;
+
+    @Param({"50"})
     public int steps;
 
-    @Param({"true", "false"})
+    @Param({"true"})
     public boolean graphs;
 
     private Device device;
@@ -59,9 +64,11 @@ public class ExplainBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         device = Device.auto();
+        String[] bl = shape.split("x");
+        int batch = Integer.parseInt(bl[0]), length = Integer.parseInt(bl[1]);
         var vocab = PlantedTask.vocabulary();
-        model = CnnClassifier.create(device, vocab, PlantedTask.embeddings(vocab, 32, 1), 32, PlantedTask.LABELS,
-                CnnClassifier.DEFAULT_WIDTHS, 16, length, 1);
+        model = CnnClassifier.create(device, vocab, PlantedTask.embeddings(vocab, dim, 1), dim, PlantedTask.LABELS,
+                CnnClassifier.DEFAULT_WIDTHS, filters, length, 1);
         texts = new PlantedTask(length, length).generate(batch, 3).stream().map(PlantedTask.Example::text).toList();
         explainer = Explainer.create(model,
                 ExplainerConfig.builder().optGate(gate).optSteps(steps).optCudaGraphs(graphs).build());
@@ -80,5 +87,6 @@ public class ExplainBenchmark {
     }
 
     // Run: ./mvnw -q -DskipTests package && java -jar bench/target/benchmarks.jar ExplainBenchmark
-    // Quick: java -jar bench/target/benchmarks.jar ExplainBenchmark -p batch=1 -p length=32 -p graphs=true -wi 1 -i 3
+    // Kim's shape, 200 steps: ... ExplainBenchmark -p dim=100 -p filters=100 -p steps=200
+    // GPU, graphs on and off: ... ExplainBenchmark -p graphs=true,false -p gate=HARD_CONCRETE,HARD_KUMA
 }

@@ -106,5 +106,7 @@ public class MiniLmBenchmark {
     }
 
     // Run: ./mvnw -q -DskipTests package && java -jar bench/target/benchmarks.jar MiniLmBenchmark
+    // Batch 1 at 128 and 512 pieces, batch 64 (CPU: minutes): ... MiniLmBenchmark -p length=128,512 -p steps=5
+    //   -p samples=1 -i 3, and -p batch=64 -p length=16 -p steps=2 -p samples=1 -i 3
     // GPU: bench/gpu-bench.sh (batch 1, 8, 64; 128 pieces; 200 steps)
 }

@@ -17,12 +17,14 @@ import dev.maskopt.cnn.CnnTrainer;
 import dev.maskopt.synthetic.PlantedTask;
 import dev.maskopt.text.WordPieceTokenizer;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -80,7 +83,10 @@ public final class SideBySide {
         }
         Path dir = Path.of(args[1]);
         switch (args[0]) {
-            case "export" -> export(dir, args.length > 2 && args[2].equals("--smoke"));
+            case "export" -> {
+                List<String> flags = Arrays.asList(args).subList(2, args.length);
+                export(dir, flags.contains("--smoke"), flags.contains("--gpu"), flags.contains("--random-minilm"));
+            }
             case "time" -> {
                 if (args.length < 5) {
                     usage();
@@ -99,23 +105,29 @@ public final class SideBySide {
     }
 
     private static void usage() {
-        System.err.println("usage: SideBySide export DIR [--smoke] | time DIR CASE RUNS WARMUP | agree DIR | table DIR RESULTS");
+        System.err.println("usage: SideBySide export DIR [--smoke] [--gpu] [--random-minilm] | time DIR CASE RUNS WARMUP | agree DIR | table DIR RESULTS");
         System.exit(2);
     }
 
     // ---- export ----------------------------------------------------------------------------------------------
 
-    /** Writes the models and the cases (see the class comment). */
-    public static void export(Path dir, boolean smoke) throws IOException {
+    /**
+     * Writes the models and the cases (see the class comment). {@code gpu}: cases sized for a GPU (every case at the
+     * default 200 steps and 4 samples, batch 64 at 128 pieces). {@code randomMiniLm}: MiniLM's shape with random
+     * weights and a synthetic vocabulary instead of the real model (for machines without the 90 MB model artifact;
+     * times do not depend on the weights, the agreement check then covers random weights).
+     */
+    public static void export(Path dir, boolean smoke, boolean gpu, boolean randomMiniLm) throws IOException {
         Files.createDirectories(dir);
         try (Device device = Device.cpu(); CnnClassifier cnn = trainCnn(device, smoke);
-                BertClassifier bert = minilm(device, dir)) {
+                BertClassifier bert = exportMiniLm(device, dir, randomMiniLm)) {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve("cnn.model")))) {
                 cnn.save(out);
             }
-            List<Case> cases = cases(cnn, bert, smoke);
+            List<Case> cases = gpu ? gpuCases(cnn, bert) : cases(cnn, bert, smoke);
             StringBuilder json = new StringBuilder("{\n\"config\": ").append(configJson(ExplainerConfig.defaults()))
-                    .append(",\n\"smoke\": ").append(smoke).append(",\n\"cases\": [\n");
+                    .append(",\n\"smoke\": ").append(smoke).append(",\n\"minilm_weights\": \"")
+                    .append(randomMiniLm ? "random (MiniLM's shape)" : "all-MiniLM-L6-v2").append("\",\n\"cases\": [\n");
             for (int k = 0; k < cases.size(); k++) {
                 json.append(caseJson(cases.get(k))).append(k + 1 < cases.size() ? ",\n" : "\n");
             }
@@ -143,45 +155,113 @@ public final class SideBySide {
         return model;
     }
 
-    /** all-MiniLM-L6-v2 with the shipped head; its weights are written to DIR/minilm.bin and DIR/minilm.json. */
-    static BertClassifier minilm(Device device, Path dir) throws IOException {
+    /**
+     * all-MiniLM-L6-v2 with the shipped head (or, when {@code random}, its shape with random weights and a synthetic
+     * vocabulary); its weights are written to DIR/minilm.bin and DIR/minilm.json, which {@link #load} reads back.
+     */
+    static BertClassifier exportMiniLm(Device device, Path dir, boolean random) throws IOException {
         BertWeights weights;
         WordPieceTokenizer tokenizer;
         float[] head;
-        try (InputStream onnx = resource("/all-minilm-l6-v2.onnx");
-                InputStream tok = resource("/all-minilm-l6-v2-tokenizer.json");
-                InputStream h = resource("/dev/maskopt/bert/minilm-sst2-head.bin")) {
-            weights = BertWeights.fromOnnx(onnx);
-            tokenizer = WordPieceTokenizer.fromTokenizerJson(tok);
-            head = SentimentHead.read(h);
+        if (random) {
+            weights = BertWeights.random(MiniLm.CONFIG, 1, 0.02);
+            tokenizer = syntheticTokenizer(MiniLm.CONFIG.vocab());
+            SplittableRandom rng = new SplittableRandom(1);
+            head = new float[MiniLm.CONFIG.hidden() * 2 + 2];
+            for (int k = 0; k < head.length; k++) {
+                head[k] = (float) (rng.nextDouble() * 2 - 1);
+            }
+        } else {
+            try (InputStream onnx = resource("/all-minilm-l6-v2.onnx");
+                    InputStream tok = resource("/all-minilm-l6-v2-tokenizer.json");
+                    InputStream h = resource("/dev/maskopt/bert/minilm-sst2-head.bin")) {
+                weights = BertWeights.fromOnnx(onnx);
+                tokenizer = WordPieceTokenizer.fromTokenizerJson(tok);
+                head = SentimentHead.read(h);
+            }
         }
         BertWeights.Config c = weights.config();
         int d = c.hidden();
         float[] headW = Arrays.copyOf(head, 2 * d), headB = Arrays.copyOfRange(head, 2 * d, 2 * d + 2);
-        if (dir != null) {
-            Map<String, float[]> arrays = new LinkedHashMap<>();
-            Map<String, int[]> shapes = new LinkedHashMap<>();
-            for (Part p : Part.values()) {
-                if (p.perLayer()) {
-                    for (int l = 0; l < c.layers(); l++) {
-                        arrays.put(p.name() + "." + l, weights.get(p, l));
-                        shapes.put(p.name() + "." + l, p.shape(c));
+        Map<String, float[]> arrays = new LinkedHashMap<>();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        for (Part p : Part.values()) {
+            if (p.perLayer()) {
+                for (int l = 0; l < c.layers(); l++) {
+                    arrays.put(p.name() + "." + l, weights.get(p, l));
+                    shapes.put(p.name() + "." + l, p.shape(c));
+                }
+            } else {
+                arrays.put(p.name(), weights.get(p));
+                shapes.put(p.name(), p.shape(c));
+            }
+        }
+        arrays.put("HEAD_W", headW);
+        shapes.put("HEAD_W", new int[] {d, 2});
+        arrays.put("HEAD_B", headB);
+        shapes.put("HEAD_B", new int[] {2});
+        writeRaw(dir.resolve("minilm.bin"), dir.resolve("minilm.json"), arrays, shapes,
+                String.format(Locale.ROOT, "\"layers\": %d, \"hidden\": %d, \"heads\": %d, \"intermediate\": %d, "
+                        + "\"max_positions\": %d, \"type_vocab\": %d, \"vocab\": %d, \"layer_norm_eps\": %s, ",
+                        c.layers(), c.hidden(), c.heads(), c.intermediate(), c.maxPositions(), c.typeVocab(), c.vocab(),
+                        Double.toString(c.layerNormEps())));
+        return new BertClassifier(device, weights, tokenizer, SentimentHead.LABELS, headW, headB);
+    }
+
+    /** The MiniLM classifier from DIR/minilm.bin and DIR/minilm.json (texts come encoded: a synthetic vocabulary). */
+    static BertClassifier readMiniLm(Device device, Path dir) throws IOException {
+        String meta = Files.readString(dir.resolve("minilm.json"));
+        BertWeights.Config c = new BertWeights.Config(intField(meta, "layers"), intField(meta, "hidden"),
+                intField(meta, "heads"), intField(meta, "intermediate"), intField(meta, "max_positions"),
+                intField(meta, "type_vocab"), intField(meta, "vocab"),
+                Double.parseDouble(field(meta, "layer_norm_eps")));
+        ByteBuffer raw = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("minilm.bin"))).order(ByteOrder.LITTLE_ENDIAN);
+        Matcher m = Pattern.compile("\\{\"name\": \"(\\w+)(?:\\.(\\d+))?\", \"shape\": \\[([^\\]]*)\\], \"offset\": (\\d+)\\}")
+                .matcher(meta);
+        BertWeights.Builder b = BertWeights.builder(c);
+        float[] headW = null, headB = null;
+        while (m.find()) {
+            long size = Arrays.stream(m.group(3).split(",")).mapToLong(x -> Long.parseLong(x.trim()))
+                    .reduce(1, (x, y) -> x * y);
+            float[] v = new float[(int) size];
+            raw.position((int) (4 * Long.parseLong(m.group(4))));
+            raw.asFloatBuffer().get(v);
+            switch (m.group(1)) {
+                case "HEAD_W" -> headW = v;
+                case "HEAD_B" -> headB = v;
+                default -> {
+                    Part p = Part.valueOf(m.group(1));
+                    if (m.group(2) != null) {
+                        b.set(p, Integer.parseInt(m.group(2)), v);
+                    } else {
+                        b.set(p, v);
                     }
-                } else {
-                    arrays.put(p.name(), weights.get(p));
-                    shapes.put(p.name(), p.shape(c));
                 }
             }
-            arrays.put("HEAD_W", headW);
-            shapes.put("HEAD_W", new int[] {d, 2});
-            arrays.put("HEAD_B", headB);
-            shapes.put("HEAD_B", new int[] {2});
-            writeRaw(dir.resolve("minilm.bin"), dir.resolve("minilm.json"), arrays, shapes,
-                    String.format(Locale.ROOT, "\"layers\": %d, \"hidden\": %d, \"heads\": %d, \"intermediate\": %d, "
-                            + "\"layer_norm_eps\": %s, ", c.layers(), c.hidden(), c.heads(), c.intermediate(),
-                            Double.toString(c.layerNormEps())));
         }
-        return new BertClassifier(device, weights, tokenizer, SentimentHead.LABELS, headW, headB);
+        return new BertClassifier(device, b.build(), syntheticTokenizer(c.vocab()), SentimentHead.LABELS, headW, headB);
+    }
+
+    private static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\": ([^,}\\s]+)").matcher(json);
+        if (!m.find()) {
+            throw new IllegalArgumentException("no " + name + " in minilm.json");
+        }
+        return m.group(1);
+    }
+
+    private static int intField(String json, String name) {
+        return Integer.parseInt(field(json, name));
+    }
+
+    /** A vocabulary of {@code size} made-up pieces with BERT's special tokens first. */
+    static WordPieceTokenizer syntheticTokenizer(int size) {
+        List<String> vocab = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"));
+        while (vocab.size() < size) {
+            vocab.add("w" + vocab.size());
+        }
+        return WordPieceTokenizer.fromVocabTxt(
+                new ByteArrayInputStream(String.join("\n", vocab).getBytes(StandardCharsets.UTF_8)), true);
     }
 
     private static InputStream resource(String name) throws IOException {
@@ -230,15 +310,16 @@ public final class SideBySide {
             out.add(new Case("minilm-b1-short", "minilm", 1, 2, hc, List.of(bert.encode(SHORT)), false));
             return out;
         }
-        // CNN: the default settings (200 steps, 4 samples).
+        // CNN: the default settings (200 steps, 4 samples); fewer steps where one call would take many seconds on a
+        // CPU (time is linear in steps: the tables also give the time per step).
         out.add(new Case("cnn-b1-short", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(16, 1))), false));
         out.add(new Case("cnn-b1-128", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(128, 2))), false));
-        out.add(new Case("cnn-b1-512", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(512, 3))), false));
+        out.add(new Case("cnn-b1-512", "cnn", 50, 4, hc, List.of(cnn.encode(plantedText(512, 3))), false));
         List<Encoding> many = new ArrayList<>();
         for (PlantedTask.Example e : PlantedTask.standard().generate(64, 4)) {
             many.add(cnn.encode(e.text()));
         }
-        out.add(new Case("cnn-b64-short", "cnn", 200, 4, hc, many, false));
+        out.add(new Case("cnn-b64-short", "cnn", 20, 4, hc, many, false));
         // MiniLM: a CPU step costs 0.1-3 s, so fewer steps and samples (time is linear in steps).
         out.add(new Case("minilm-b1-short", "minilm", 20, 4, hc, List.of(bert.encode(SHORT)), false));
         out.add(new Case("minilm-b1-128", "minilm", 10, 2, hc, List.of(pieces(bert, 128)), false));
@@ -248,6 +329,34 @@ public final class SideBySide {
             sentences.add(bert.encode(SENTENCES.get(k % SENTENCES.size()) + " " + SENTENCES.get((k / 8) % 8)));
         }
         out.add(new Case("minilm-b64-short", "minilm", 4, 1, hc, sentences, false));
+        return out;
+    }
+
+    /** The cases on a GPU: every case at the default settings (200 steps, 4 samples). */
+    static List<Case> gpuCases(CnnClassifier cnn, BertClassifier bert) {
+        List<Case> out = new ArrayList<>();
+        Gate hc = Gate.HARD_CONCRETE;
+        for (Case c : cases(cnn, bert, false)) {
+            if (c.agreement()) {
+                out.add(c);
+            }
+        }
+        out.add(new Case("cnn-b1-short", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(16, 1))), false));
+        out.add(new Case("cnn-b1-128", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(128, 2))), false));
+        out.add(new Case("cnn-b1-512", "cnn", 200, 4, hc, List.of(cnn.encode(plantedText(512, 3))), false));
+        List<Encoding> many = new ArrayList<>();
+        for (PlantedTask.Example e : PlantedTask.standard().generate(64, 4)) {
+            many.add(cnn.encode(e.text()));
+        }
+        out.add(new Case("cnn-b64-short", "cnn", 200, 4, hc, many, false));
+        out.add(new Case("minilm-b1-short", "minilm", 200, 4, hc, List.of(bert.encode(SHORT)), false));
+        out.add(new Case("minilm-b1-128", "minilm", 200, 4, hc, List.of(pieces(bert, 128)), false));
+        out.add(new Case("minilm-b1-512", "minilm", 200, 4, hc, List.of(pieces(bert, 512)), false));
+        List<Encoding> batch = new ArrayList<>();
+        for (int k = 0; k < 64; k++) {
+            batch.add(pieces(bert, 128));
+        }
+        out.add(new Case("minilm-b64-128", "minilm", 200, 4, hc, batch, false));
         return out;
     }
 
@@ -449,7 +558,7 @@ public final class SideBySide {
                 return CnnClassifier.load(in, device);
             }
         }
-        return minilm(device, null);
+        return readMiniLm(device, dir);
     }
 
     /** The case from cases.json. */
