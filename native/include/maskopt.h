@@ -257,7 +257,9 @@ int mo_segment_sum(mo_context* ctx, float* out, const float* in, const int32_t* 
 
 enum { MO_PRECISION_FP32 = 0, MO_PRECISION_TF32 = 1, MO_PRECISION_BF16 = 2 };
 /* Precision of mo_matmul on this context: FP32 (default; exact enough for parity tests), or CUDA tensor
- * cores with TF32 or BF16 inputs and FP32 accumulation. The CPU always computes in FP32. */
+ * cores with TF32 or BF16 inputs and FP32 accumulation. On the CPU, BF16 rounds the inputs to bfloat16 and
+ * accumulates in FP32 (VDPBF16PS) on CPUs with AVX512-BF16, chosen at run time, and computes in FP32 elsewhere;
+ * TF32 computes in FP32. (Attention's internal products stay FP32 on the CPU.) */
 int mo_set_matmul_precision(mo_context* ctx, int precision);
 
 /* c[M,N] = a[M,K] op(b) + bias[N] + beta c, op(b) = b [K,N] when trans_b = 0, or b^T for b [N,K] when

@@ -8,7 +8,7 @@ struct mo_context {
     int backend;   // MO_BACKEND_CPU or MO_BACKEND_CUDA
     int device;    // CUDA device ordinal (0 on the CPU)
     void* stream;  // cudaStream_t on CUDA (non-blocking, owned by the context); NULL on the CPU
-    int precision = MO_PRECISION_FP32;  // mo_matmul on CUDA: MO_PRECISION_* (mo_set_matmul_precision); CPU ignores it
+    int precision = MO_PRECISION_FP32;  // mo_matmul: MO_PRECISION_* (mo_set_matmul_precision); the CPU honours BF16 only
     bool capturing = false;             // between mo_capture_begin and mo_capture_end
 };
 

@@ -950,7 +950,7 @@ int mo_set_matmul_precision(mo_context* ctx, int precision) {
             c.fail("precision must be MO_PRECISION_FP32 (0), MO_PRECISION_TF32 (1) or MO_PRECISION_BF16 (2) (got %d)",
                    precision);
         if (!c) return MO_ERR_INVALID;
-        ctx->precision = precision;  // the CPU always computes in FP32
+        ctx->precision = precision;  // the CPU: BF16 where the CPU has AVX512-BF16, otherwise FP32
         return MO_OK;
     });
 }
@@ -970,7 +970,10 @@ int mo_matmul(mo_context* ctx, float* c_, const float* a, const float* b, const 
                                            ?: cuda_matmul(ctx->stream, c_, a, b, bias, M, N, K, trans_b, beta,
                                                           ctx->precision));
 #endif
-        cpu_matmul(c_, a, b, bias, M, N, K, trans_b, beta);
+        if (ctx->precision == MO_PRECISION_BF16 && cpu_matmul_bf16_available())
+            cpu_matmul_bf16(c_, a, b, bias, M, N, K, trans_b, beta);
+        else
+            cpu_matmul(c_, a, b, bias, M, N, K, trans_b, beta);
         return MO_OK;
     });
 }

@@ -70,6 +70,10 @@ void cpu_segment_sum(float* out, const float* in, const int32_t* group, const in
                      int64_t T, int64_t W);
 void cpu_matmul(float* c, const float* a, const float* b, const float* bias, int64_t M, int64_t N, int64_t K,
                 int trans_b, float beta);
+// MO_PRECISION_BF16 on the CPU (matmul_bf16.cpp): only where cpu_matmul_bf16_available() (AVX512-BF16).
+bool cpu_matmul_bf16_available();
+void cpu_matmul_bf16(float* c, const float* a, const float* b, const float* bias, int64_t M, int64_t N, int64_t K,
+                     int trans_b, float beta);
 void cpu_add(float* y, const float* a, const float* b, int64_t n);
 void cpu_add_position(float* y, const float* x, const float* pos, const float* type, const int32_t* lengths, int64_t B,
                       int64_t T, int64_t D);

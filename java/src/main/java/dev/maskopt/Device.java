@@ -124,7 +124,11 @@ public final class Device implements AutoCloseable {
         FP32,
         /** CUDA tensor cores with TF32 inputs and FP32 accumulation; FP32 on the CPU. */
         TF32,
-        /** CUDA tensor cores with BF16 inputs and FP32 accumulation; FP32 on the CPU. */
+        /**
+         * CUDA tensor cores with BF16 inputs and FP32 accumulation; on the CPU the same arithmetic (VDPBF16PS) where
+         * the CPU has AVX512-BF16, chosen at run time, else FP32. On the CPU only the encoder's linear layers and
+         * heads use it; attention's products stay FP32.
+         */
         BF16
     }
 

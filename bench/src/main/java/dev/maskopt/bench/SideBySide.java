@@ -62,7 +62,16 @@ public final class SideBySide {
     private SideBySide() {}
 
     /** One benchmark or agreement case. */
-    record Case(String name, String model, int steps, int samples, Gate gate, List<Encoding> texts, boolean agreement) {}
+    record Case(String name, String model, int steps, int samples, Gate gate, List<Encoding> texts, boolean agreement,
+            Device.MatmulPrecision precision) {
+        Case(String name, String model, int steps, int samples, Gate gate, List<Encoding> texts, boolean agreement) {
+            this(name, model, steps, samples, gate, texts, agreement, Device.MatmulPrecision.FP32);
+        }
+
+        Case withPrecision(String newName, Device.MatmulPrecision p) {
+            return new Case(newName, model, steps, samples, gate, texts, agreement, p);
+        }
+    }
 
     static final String SHORT = "the acting was superb but the plot was a dull , tedious mess";
 
@@ -329,6 +338,12 @@ public final class SideBySide {
             sentences.add(bert.encode(SENTENCES.get(k % SENTENCES.size()) + " " + SENTENCES.get((k / 8) % 8)));
         }
         out.add(new Case("minilm-b64-short", "minilm", 4, 1, hc, sentences, false));
+        // Opt-in BF16 matrix products (maskopt: AVX512-BF16 where the CPU has it; PyTorch: CPU autocast to bfloat16).
+        for (Case c : List.copyOf(out)) {
+            if (c.model().equals("minilm") && (c.name().equals("agree-minilm") || c.name().startsWith("minilm-b1"))) {
+                out.add(c.withPrecision(c.name() + "-bf16", Device.MatmulPrecision.BF16));
+            }
+        }
         return out;
     }
 
@@ -386,6 +401,7 @@ public final class SideBySide {
     public static void time(Path dir, String name, int runs, int warmup, PrintStream out) throws IOException {
         try (Device device = Device.auto()) { // MASKOPT_BACKEND=cpu|cuda forces one
             Case c = readCase(dir, name);
+            device.matmulPrecision(c.precision());
             try (Classifier model = load(c, dir, device); Explainer ex = Explainer.create(model, config(c))) {
                 List<Double> ms = new ArrayList<>();
                 for (int r = 0; r < warmup + runs; r++) {
@@ -410,6 +426,7 @@ public final class SideBySide {
         try (Device device = Device.auto()) {
             for (int k = 0; k < names.size(); k++) {
                 Case c = readCase(dir, names.get(k));
+                device.matmulPrecision(c.precision());
                 try (Classifier model = load(c, dir, device); Explainer ex = Explainer.create(model, config(c))) {
                     List<Explanation> es = ex.explainEncoded(c.texts(), null);
                     json.append('"').append(c.name()).append("\": [");
@@ -521,8 +538,8 @@ public final class SideBySide {
     private static String caseJson(Case c) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "{\"name\": \"%s\", \"model\": \"%s\", \"steps\": %d, \"samples\": %d, "
-                + "\"gate\": \"%s\", \"agreement\": %s, \"texts\": [", c.name(), c.model(), c.steps(), c.samples(),
-                c.gate(), c.agreement()));
+                + "\"gate\": \"%s\", \"precision\": \"%s\", \"agreement\": %s, \"texts\": [", c.name(), c.model(),
+                c.steps(), c.samples(), c.gate(), c.precision(), c.agreement()));
         for (int k = 0; k < c.texts().size(); k++) {
             Encoding e = c.texts().get(k);
             s.append("\n  {\"ids\": ").append(Arrays.toString(e.ids()))
@@ -535,7 +552,8 @@ public final class SideBySide {
     }
 
     private static final Pattern CASE = Pattern.compile("\\{\"name\": \"([^\"]+)\", \"model\": \"(\\w+)\", \"steps\": (\\d+), "
-            + "\"samples\": (\\d+), \"gate\": \"(\\w+)\", \"agreement\": (\\w+), \"texts\": \\[(.*?)\\]\\}(,|\\n)",
+            + "\"samples\": (\\d+), \"gate\": \"(\\w+)\", \"precision\": \"(\\w+)\", \"agreement\": (\\w+), "
+            + "\"texts\": \\[(.*?)\\]\\}(,|\\n)",
             Pattern.DOTALL);
     private static final Pattern TEXT = Pattern.compile("\\{\"ids\": \\[([^\\]]*)\\], \"baseline_ids\": \\[([^\\]]*)\\], "
             + "\"word_of_token\": \\[([^\\]]*)\\], \"words\": (\\d+)\\}");
@@ -544,7 +562,7 @@ public final class SideBySide {
         List<String> names = new ArrayList<>();
         Matcher m = CASE.matcher(Files.readString(dir.resolve("cases.json")));
         while (m.find()) {
-            if (Boolean.parseBoolean(m.group(6)) == agreement) {
+            if (Boolean.parseBoolean(m.group(7)) == agreement) {
                 names.add(m.group(1));
             }
         }
@@ -570,7 +588,7 @@ public final class SideBySide {
             }
             String model = m.group(2);
             List<Encoding> texts = new ArrayList<>();
-            Matcher t = TEXT.matcher(m.group(7));
+            Matcher t = TEXT.matcher(m.group(8));
             while (t.find()) {
                 int[] ids = ints(t.group(1)), base = ints(t.group(2)), wordOf = ints(t.group(3));
                 int words = Integer.parseInt(t.group(4));
@@ -584,7 +602,8 @@ public final class SideBySide {
                 texts.add(new Encoding(tokens, ids, wordNames, wordOf, base));
             }
             return new Case(name, model, Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)),
-                    Gate.valueOf(m.group(5)), texts, Boolean.parseBoolean(m.group(6)));
+                    Gate.valueOf(m.group(5)), texts, Boolean.parseBoolean(m.group(7)),
+                    Device.MatmulPrecision.valueOf(m.group(6)));
         }
         throw new IllegalArgumentException("no case " + name + " in " + dir.resolve("cases.json"));
     }
