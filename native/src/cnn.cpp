@@ -5,10 +5,12 @@
 // argmax [B,K F]; params / d_params, flat: for each k: W_k [F, w_k, D], b_k [F]; then fc_W [C, K F], fc_b [C].
 // Row b has length L; width w has windows p in [0, max(L - w + 1, 1)); rows >= L read as 0.
 //
-// Speed: window p of width w is the contiguous block x[b, p .. p+w-1, :], so a window score is one dot
-// product of length w D with W_k[f]. The hot loops are compiled for AVX-512, AVX2 and baseline x86-64
-// (picked at load time) with floating-point contraction off, so every clone does the same roundings in
-// the same order: results are identical on every x86-64 CPU and for any thread count.
+// Speed: window p of width w is the contiguous block x[b, p .. p+w-1, :], and consecutive windows start D
+// floats apart, so the scores of all windows of a row are one matrix product of the strided view
+// A[p, j] = x[b, p D + j] (no im2col copy) with W_k^T, run by gemm.h's packed SGEMM. Rows shorter than w
+// (one partial window) use dot products. The other hot loops are compiled for AVX-512, AVX2 and baseline
+// x86-64 (picked at load time) with floating-point contraction off, so every clone does the same roundings
+// in the same order: results are identical on every x86-64 CPU and for any thread count.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
 #endif
@@ -16,6 +18,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "gemm.h"
 #include "maskopt.h"
 #include "ops.h"
 #include "parallel.h"
@@ -63,48 +66,23 @@ inline float dot(const float* a, const float* b, int64_t n) {
     return reduce_lanes(acc);
 }
 
-// dot(W, x + q stride, n) for q = 0..3 at once (bit-identical to four dot calls): W is loaded once and
-// the four accumulator sets are independent chains.
-inline void dot4(const float* W, const float* x, int64_t stride, int64_t n, float out[4]) {
-    float acc[4][kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (int q = 0; q < 4; ++q)
-            for (int j = 0; j < kLanes; ++j) acc[q][j] += W[i + j] * x[q * stride + i + j];
-    for (int j = 0; i < n; ++i, ++j)
-        for (int q = 0; q < 4; ++q) acc[q][j] += W[i] * x[q * stride + i];
-    for (int q = 0; q < 4; ++q) out[q] = reduce_lanes(acc[q]);
-}
-
 inline void axpy(float* y, float a, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// feat = relu(max_p (bias + W . window_p)), arg = the first maximizing p, for one row and one filter.
-MO_SIMD_CLONES
-void conv_filter(const float* W, float bias, const float* xb, int64_t L, int64_t w, int64_t D, float* feat,
-                 int32_t* arg) {
-    const int64_t npos = std::max<int64_t>(L - w + 1, 1);
-    float best = 0.0f;
-    int64_t best_p = 0;
-    for (int64_t p = 0; p < npos; p += 4) {
-        float s[4];
-        const int64_t m = std::min<int64_t>(4, npos - p);
-        if (m == 4) {
-            dot4(W, xb + p * D, D, w * D, s);  // four full windows
-        } else {
-            for (int64_t q = 0; q < m; ++q) s[q] = dot(W, xb + (p + q) * D, std::min(w, L - p - q) * D);
-        }
-        for (int64_t q = 0; q < m; ++q) {
-            float v = bias + s[q];
-            if (p + q == 0 || v > best) {
-                best = v;
-                best_p = p + q;
-            }
-        }
+// feat[f] = relu(max_p scores[p, f]), arg[f] = the first maximizing p.
+void max_pool(float* feat, int32_t* arg, const float* scores, int64_t npos, int64_t F) {
+    for (int64_t f = 0; f < F; ++f) {
+        feat[f] = scores[f];
+        arg[f] = 0;
     }
-    *feat = best > 0.0f ? best : 0.0f;
-    *arg = (int32_t)best_p;
+    for (int64_t p = 1; p < npos; ++p)
+        for (int64_t f = 0; f < F; ++f)
+            if (scores[p * F + f] > feat[f]) {
+                feat[f] = scores[p * F + f];
+                arg[f] = (int32_t)p;
+            }
+    for (int64_t f = 0; f < F; ++f) feat[f] = feat[f] > 0.0f ? feat[f] : 0.0f;
 }
 
 MO_SIMD_CLONES
@@ -183,14 +161,36 @@ void cpu_cnn_forward(float* logits, float* feat, int32_t* argmax, const float* x
                      int64_t T, int64_t D) {
     const Layout lay(widths, K, F, D);
     const int64_t KF = K * F;
-    // One (b, k, f) per item: each writes feat and argmax at b KF + k F + f.
-    parallel_for(B * KF, grain_for(T * 4 * D), [&](int64_t begin, int64_t end) {
+    // One (b, k) per item: all windows of row b by all filters of width k, then max-pooled into feat and
+    // argmax at b KF + k F + f. Few items (a single text): the product itself is split over the threads.
+    const bool inner_parallel = B * K < 4 * parallel_threads();
+    auto item_fn = [&](int64_t begin, int64_t end) {
+        std::vector<float> scores;
         for (int64_t item = begin; item < end; ++item) {
-            const int64_t b = item / KF, k = (item % KF) / F, f = item % F, w = lay.w[k];
-            conv_filter(params + lay.W[k] + f * w * D, params[lay.b[k] + f], x + b * T * D, lengths[b], w, D,
-                        &feat[item], &argmax[item]);
+            const int64_t b = item / K, k = item % K, w = lay.w[k], L = lengths[b];
+            const float* Wk = params + lay.W[k];
+            const float* bk = params + lay.b[k];
+            const float* xb = x + b * T * D;
+            float* fe = feat + b * KF + k * F;
+            int32_t* am = argmax + b * KF + k * F;
+            if (L < w) {  // one window, partly past the end of the row
+                for (int64_t f = 0; f < F; ++f) {
+                    const float v = bk[f] + dot(Wk + f * w * D, xb, L * D);
+                    fe[f] = v > 0.0f ? v : 0.0f;
+                    am[f] = 0;
+                }
+                continue;
+            }
+            const int64_t npos = L - w + 1;
+            scores.resize((size_t)(npos * F));
+            gemm(scores.data(), F, View{xb, D, 1}, View{Wk, 1, w * D}, bk, npos, F, w * D, false, inner_parallel);
+            max_pool(fe, am, scores.data(), npos, F);
         }
-    });
+    };
+    if (inner_parallel)
+        item_fn(0, B * K);
+    else
+        parallel_for(B * K, 1, item_fn);
     const float* fcW = params + lay.fcW;
     const float* fcb = fcW + C * KF;
     parallel_for(B, grain_for(C * KF), [&](int64_t begin, int64_t end) {

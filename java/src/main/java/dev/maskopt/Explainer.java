@@ -139,30 +139,7 @@ public final class Explainer implements AutoCloseable {
     }
 
     private void validate(List<Encoding> encodings, int[] targets) {
-        int classes = model.labels().size();
-        if (targets != null && targets.length != encodings.size()) {
-            throw new IllegalArgumentException(encodings.size() + " texts but " + targets.length + " targets");
-        }
-        for (int k = 0; k < encodings.size(); k++) {
-            Encoding e = encodings.get(k);
-            if (e == null) {
-                throw new IllegalArgumentException("encoding " + k + " is null");
-            }
-            if (e.length() == 0) {
-                throw new IllegalArgumentException("text " + k + " has no tokens");
-            }
-            if (e.length() > model.maxLength()) {
-                throw new IllegalArgumentException("text " + k + " has " + e.length() + " tokens; the model accepts at most "
-                        + model.maxLength());
-            }
-            if (e.words().isEmpty()) {
-                throw new IllegalArgumentException("text " + k + " has no maskable word");
-            }
-            if (targets != null && (targets[k] < 0 || targets[k] >= classes)) {
-                throw new IllegalArgumentException("target " + targets[k] + " of text " + k + " is not a class index in [0, "
-                        + classes + ")");
-            }
-        }
+        dev.maskopt.internal.EncodingChecks.validate(model, encodings, targets);
     }
 
     private List<Explanation> run(List<Encoding> encodings, int[] targets, IntConsumer progress, long start) {

@@ -19,30 +19,7 @@ final class Inputs {
         if (texts == null || texts.isEmpty()) {
             throw new IllegalArgumentException("no texts to attribute");
         }
-        if (targets != null && targets.length != texts.size()) {
-            throw new IllegalArgumentException(texts.size() + " texts but " + targets.length + " targets");
-        }
-        int classes = model.labels().size();
-        for (int k = 0; k < texts.size(); k++) {
-            Encoding e = texts.get(k);
-            if (e == null) {
-                throw new IllegalArgumentException("text " + k + " is null");
-            }
-            if (e.length() == 0) {
-                throw new IllegalArgumentException("text " + k + " has no tokens");
-            }
-            if (e.length() > model.maxLength()) {
-                throw new IllegalArgumentException("text " + k + " has " + e.length() + " tokens; the model accepts at most "
-                        + model.maxLength());
-            }
-            if (e.words().isEmpty()) {
-                throw new IllegalArgumentException("text " + k + " has no maskable word");
-            }
-            if (targets != null && (targets[k] < 0 || targets[k] >= classes)) {
-                throw new IllegalArgumentException("target " + targets[k] + " of text " + k
-                        + " is not a class index in [0, " + classes + ")");
-            }
-        }
+        dev.maskopt.internal.EncodingChecks.validate(model, texts, targets);
         return List.copyOf(texts);
     }
 

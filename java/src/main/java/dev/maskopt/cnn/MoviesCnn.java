@@ -64,7 +64,7 @@ public final class MoviesCnn implements Callable<Integer> {
     double weightDecay = 0;
 
     @Option(names = "--word-dropout", description = "probability of zeroing a training token (default ${DEFAULT-VALUE})")
-    double wordDropout = 0;
+    double wordDropout = 0.5;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new MoviesCnn()).execute(args));

@@ -22,6 +22,11 @@ import java.util.function.Consumer;
  * scores, an oracle length); a method with a rationale of its own (the mask optimizer) gets a row for its
  * own rationale and a row "@ oracle k" that ranks words by its scores like the others, so that the rows
  * with the same k compare like with like.
+ *
+ * <p>Two diagnostic-study figures (Atanasova et al. 2020) join the table: human agreement (mean average
+ * precision of the scores) and the masking curve's area (macro-F1 against the gold labels with the top 0..100 %
+ * of words removed, lower is better). Confidence indication needs saliency for every class and rationale
+ * consistency a second model; both are in {@link Diagnostics} for callers that have them.
  */
 public final class Evaluation {
     private Evaluation() {}
@@ -56,6 +61,7 @@ public final class Evaluation {
         final List<Faithfulness.Erasure> erasures = new ArrayList<>();
         final List<Faithfulness.Aopc> aopc = new ArrayList<>();
         final List<EraserPrediction> predictions = new ArrayList<>();
+        final List<int[]> maskedPredictions = new ArrayList<>(); // per document: the label at 0, 10, ..., 100 %
         double seconds;
 
         Row(String name) {
@@ -107,13 +113,15 @@ public final class Evaluation {
                 check(out, human.length, method.name());
                 boolean[] oracle = TopK.select(out.scores(), k);
                 Faithfulness.Aopc aopc = Faithfulness.aopc(masked, out.scores(), settings.levels());
+                int[] maskedLabels = maskedPredictions(model, text, out.scores(), settings.removal());
                 if (out.rationale() != null) {
-                    record(rows, method.name(), out.rationale(), oracle, out, aopc, masked, seconds, doc, model, text,
-                            settings);
-                    record(rows, method.name() + " @ oracle k", oracle, oracle, out, aopc, masked, seconds, doc, model,
-                            text, settings);
+                    record(rows, method.name(), out.rationale(), oracle, out, aopc, maskedLabels, masked, seconds, doc,
+                            model, text, settings);
+                    record(rows, method.name() + " @ oracle k", oracle, oracle, out, aopc, maskedLabels, masked, seconds,
+                            doc, model, text, settings);
                 } else {
-                    record(rows, method.name(), oracle, oracle, out, aopc, masked, seconds, doc, model, text, settings);
+                    record(rows, method.name(), oracle, oracle, out, aopc, maskedLabels, masked, seconds, doc, model,
+                            text, settings);
                 }
                 attributions.put(method.name(), new Report.Attribution(out.scores(),
                         out.rationale() != null ? out.rationale() : oracle));
@@ -126,14 +134,16 @@ public final class Evaluation {
         if (settings.eraserOutput() != null) {
             writePredictions(rows, settings.eraserOutput());
         }
+        int[] goldLabels = docs.stream().mapToInt(doc -> labelOf.applyAsInt(doc.label())).toArray();
         return report(model, modelName, provenance, (double) correct / docs.size(), data, split, rows, views, gold,
-                goldSpans, settings, docs.size());
+                goldSpans, goldLabels, settings, docs.size());
     }
 
     private static void record(Map<String, Row> rows, String name, boolean[] hard, boolean[] oracle, Output out,
-            Faithfulness.Aopc aopc, MaskedModel masked, double seconds, EraserDataset.Document doc, Classifier model,
-            Encoding text, Settings settings) {
+            Faithfulness.Aopc aopc, int[] maskedLabels, MaskedModel masked, double seconds, EraserDataset.Document doc,
+            Classifier model, Encoding text, Settings settings) {
         Row row = rows.computeIfAbsent(name, Row::new);
+        row.maskedPredictions.add(maskedLabels);
         row.hard.add(hard);
         row.oracle.add(oracle);
         row.scores.add(out.scores());
@@ -150,7 +160,7 @@ public final class Evaluation {
 
     private static Report report(Classifier model, String modelName, String provenance, double accuracy,
             EraserDataset data, String split, Map<String, Row> rows, List<Report.Document> views, List<boolean[]> gold,
-            List<List<dev.maskopt.Span>> goldSpans, Settings settings, int documents) {
+            List<List<dev.maskopt.Span>> goldSpans, int[] goldLabels, Settings settings, int documents) {
         List<Report.Figure> figures = Report.Figure.standard();
         List<Report.Method> methods = new ArrayList<>();
         double[] levels = settings.levels().fractions();
@@ -169,6 +179,9 @@ public final class Evaluation {
             f.put(Report.Figure.TOKEN_F1_ORACLE.key(), Plausibility.tokens(gold, row.oracle).macro().f1());
             f.put(Report.Figure.IOU_F1.key(), Plausibility.iou(goldSpans, row.hard).macro().f1());
             f.put(Report.Figure.AUPRC.key(), Plausibility.ranking(gold, row.scores).auprc());
+            f.put(Report.Figure.HUMAN_AGREEMENT.key(), Diagnostics.humanAgreement(gold, row.scores));
+            f.put(Report.Figure.MASKING_AUC.key(), Diagnostics.faithfulness(goldLabels,
+                    percent -> row.maskedPredictions.stream().mapToInt(p -> p[percent / 10]).toArray()).auc());
             f.put(Report.Figure.SECONDS_PER_DOC.key(), row.seconds / documents);
             methods.add(new Report.Method(row.name, f, aopc.comprehensivenessPoints(), aopc.sufficiencyPoints(),
                     precisionRecall(gold, row.scores)));
@@ -189,6 +202,28 @@ public final class Evaluation {
         return new Report(new Report.Dataset(data.directory().getFileName().toString(), split),
                 new Report.Model(modelName, accuracy, provenance + "; accuracy on the evaluated documents"), s, percent,
                 figures, methods, views);
+    }
+
+    /**
+     * The diagnostic study's faithfulness probe on one document: the model's label with the top 0, 10, ..., 100 %
+     * of the words (by score) removed, one batched forward pass.
+     */
+    static int[] maskedPredictions(Classifier model, Encoding text, double[] scores, Removal removal) {
+        List<boolean[]> keep = new ArrayList<>();
+        for (int percent = 0; percent <= 100; percent += 10) {
+            boolean[] removed = TopK.atLevel(scores, percent / 100.0);
+            boolean[] kept = new boolean[removed.length];
+            for (int i = 0; i < kept.length; i++) {
+                kept[i] = !removed[i];
+            }
+            keep.add(kept);
+        }
+        double[][] dist = MaskedModel.distributions(model, text, keep, removal);
+        int[] labels = new int[dist.length];
+        for (int i = 0; i < dist.length; i++) {
+            labels[i] = argmax(dist[i]);
+        }
+        return labels;
     }
 
     /**

@@ -172,6 +172,10 @@ public record Report(
         public static final Figure IOU_F1 = new Figure("iou_f1", "IOU F1", true);
         /** Area under the precision-recall curve of the soft scores against human rationales. */
         public static final Figure AUPRC = new Figure("auprc", "AUPRC", true);
+        /** Diagnostic study: mean average precision of the scores against human rationales. */
+        public static final Figure HUMAN_AGREEMENT = new Figure("human_agreement", "HA MAP", true);
+        /** Diagnostic study: area under macro-F1 vs. % of top-scored words masked (0..100), lower is better. */
+        public static final Figure MASKING_AUC = new Figure("masking_auc", "Masking AUC", false);
         public static final Figure SECONDS_PER_DOC = new Figure("seconds_per_doc", "s/doc", false);
 
         public Figure {
@@ -182,7 +186,7 @@ public record Report(
         /** The figures above in their usual column order. */
         public static List<Figure> standard() {
             return List.of(COMPREHENSIVENESS, SUFFICIENCY, COMP_AOPC, SUFF_AOPC, TOKEN_PRECISION, TOKEN_RECALL,
-                    TOKEN_F1, TOKEN_F1_ORACLE, IOU_F1, AUPRC, SECONDS_PER_DOC);
+                    TOKEN_F1, TOKEN_F1_ORACLE, IOU_F1, AUPRC, HUMAN_AGREEMENT, MASKING_AUC, SECONDS_PER_DOC);
         }
     }
 

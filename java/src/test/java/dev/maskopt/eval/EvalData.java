@@ -7,14 +7,14 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 
 /** Locates the shared evaluation data (env MASKOPT_DATA); never copied into the repository. */
-final class EvalData {
+public final class EvalData {
     private EvalData() {}
 
     /**
      * The ERASER Movie Reviews directory. Missing data fails the test under CI (CI=true) and skips it
      * elsewhere, so a CI run can never pass without having read the data.
      */
-    static Path eraserMovies() {
+    public static Path eraserMovies() {
         String root = System.getenv("MASKOPT_DATA");
         Path dir = root == null || root.isBlank() ? null : Path.of(root, "eraser_movies");
         if (dir != null && Files.isRegularFile(dir.resolve("test.jsonl")) && Files.isDirectory(dir.resolve("docs"))) {

@@ -54,19 +54,20 @@ class EvaluationTest {
                         EvalMethods.maskopt(ExplainerConfig.builder().optSteps(5).optSamples(2).build()),
                         EvalMethods.scores("random", RandomAttribution.create()),
                         EvalMethods.scores("saliency", Saliency.create()),
-                        EvalMethods.scores("occlusion", Occlusion.create()));
+                        EvalMethods.scores("occlusion", Occlusion.create()),
+                        humanRationale(examples));
                 List<String> progress = new ArrayList<>();
                 Report r = Evaluation.run(model, "cnn", "random weights", l -> l.equals("POS") ? 1 : 0,
                         EraserDataset.open(dir), "test", methods,
                         new Evaluation.Settings(Removal.BASELINE, Faithfulness.Levels.ERASER, 5, dir.resolve("out")),
                         progress::add);
                 assertEquals(5, progress.size(), "one progress line per document");
-                assertEquals(List.of("maskopt", "maskopt @ oracle k", "random", "saliency", "occlusion"),
+                assertEquals(List.of("maskopt", "maskopt @ oracle k", "random", "saliency", "occlusion", "human"),
                         r.methods().stream().map(Report.Method::name).toList());
                 assertEquals(5, r.documents().size());
                 for (Report.Method m : r.methods()) {
                     for (String key : List.of("comprehensiveness", "sufficiency", "comp_aopc", "token_f1", "auprc",
-                            "seconds_per_doc")) {
+                            "human_agreement", "masking_auc", "seconds_per_doc")) {
                         assertTrue(Double.isFinite(m.figure(key)), m.name() + " " + key);
                     }
                     assertEquals(5, m.comprehensiveness().length, "one point per AOPC level");
@@ -74,10 +75,40 @@ class EvaluationTest {
                 // With the oracle length every row selects as many words as the human rationale.
                 Report.Method oracle = r.method("random");
                 assertEquals(oracle.figure("token_f1"), oracle.figure("token_f1_oracle"), 1e-12);
+                // Scores equal to the human rationale agree with it perfectly; masking AUC is an area in [0, 100].
+                assertEquals(1.0, r.method("human").figure("human_agreement"), 1e-12);
+                assertEquals(1.0, r.method("human").figure("token_f1"), 1e-12);
+                for (Report.Method m : r.methods()) {
+                    double auc = m.figure("masking_auc");
+                    assertTrue(auc >= 0 && auc <= 100, m.name() + " masking AUC " + auc);
+                }
                 for (String f : List.of("maskopt.jsonl", "maskopt_oracle_k.jsonl", "random.jsonl")) {
                     assertEquals(5, Files.readAllLines(dir.resolve("out").resolve(f)).size(), f);
                 }
             }
         }
+        }
+
+    /** An explainer that returns the planted cues as its scores: the human rationale itself. */
+    private static Evaluation.Method humanRationale(List<PlantedTask.Example> examples) {
+        java.util.Map<String, double[]> byText = new java.util.HashMap<>();
+        for (PlantedTask.Example e : examples) {
+            double[] s = new double[e.planted().length];
+            for (int t = 0; t < s.length; t++) {
+                s[t] = e.planted()[t] ? 1 : 0;
+            }
+            byText.put(String.join(" ", e.tokens()), s);
+        }
+        return new Evaluation.Method() {
+            @Override
+            public String name() {
+                return "human";
+            }
+
+            @Override
+            public Evaluation.Output explain(dev.maskopt.Classifier model, dev.maskopt.Encoding text, int target) {
+                return new Evaluation.Output(byText.get(String.join(" ", text.words())).clone(), null);
+            }
+        };
     }
 }
