@@ -7,7 +7,8 @@
 # The two implementations run interleaved: for each case and round, one maskopt process and one PyTorch process
 # (alternating which goes first), each with WARMUP unmeasured calls and RUNS measured ones; a machine whose load
 # changes during the run affects both about equally. Threads: for T in THREADS, maskopt gets MASKOPT_THREADS=T,
-# PyTorch torch.set_num_threads(T) with OPENBLAS_NUM_THREADS=T and OMP_NUM_THREADS=T.
+# PyTorch torch.set_num_threads(T) with OPENBLAS_NUM_THREADS=T, OMP_NUM_THREADS=T (and OMP_WAIT_POLICY=PASSIVE for
+# T > 1). Cases ending in -bf16: maskopt's BF16 matrix products against PyTorch's CPU autocast to bfloat16.
 #
 # Usage: bench/compare.sh [--smoke] [--out FILE]
 #   --smoke      seconds: tiny cases, 1 round, 1 call (keeps the script working; the test suite runs it)
@@ -72,6 +73,9 @@ CASES=${CASES:-$ALL_CASES}
     echo "- maskopt: $("$JAVA" -cp "$CP" dev.maskopt.cli.Main info 2>/dev/null | head -1 | sed 's/^build: *//'), backend $MASKOPT_BACKEND, $("$JAVA" -version 2>&1 | head -1)"
     echo "- PyTorch: $TORCH_VERSION ($PYTHON), BLAS: $(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p' || echo '?')"
     echo "- threads: $THREADS; rounds $ROUNDS x ($WARMUP warm-up + $RUNS measured calls) per implementation, interleaved"
+    echo "- settings: every case at ExplainerConfig's defaults (hard concrete, lr 0.1, Adam, sparsity 10) except the"
+    echo "  steps and samples in the table; -bf16 cases: BF16 matrix products on both sides (maskopt AVX512-BF16,"
+    echo "  PyTorch autocast); MiniLM weights: $(sed -n 's/.*"minilm_weights": "\([^"]*\)".*/\1/p' "$WORK/cases.json")"
     echo
     if [ "$TORCH" = 1 ]; then
         echo "### Agreement (identical Philox gate noise in both; max absolute differences)"
@@ -86,12 +90,15 @@ CASES=${CASES:-$ALL_CASES}
 } | tee "$REPORT"
 
 for t in $THREADS; do
+    # More than one thread: libtorch's OpenMP threads must not spin against OpenBLAS's own pool (toolchain.md,
+    # "thread clash"), so the reference gets OMP_WAIT_POLICY=PASSIVE, its fast setting.
+    WAIT=$([ "$t" -gt 1 ] && echo OMP_WAIT_POLICY=PASSIVE)
     for c in $CASES; do
         for r in $(seq 1 "$ROUNDS"); do
             maskopt() { MASKOPT_THREADS=$t "${SBS[@]}" time "$WORK" "$c" "$RUNS" "$WARMUP" >> "$RESULTS"; }
             pytorch() {
                 [ "$TORCH" = 1 ] || return 0
-                OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "${REF[@]}" time "$WORK" "$c" "$RUNS" "$WARMUP" \
+                env $WAIT OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "${REF[@]}" time "$WORK" "$c" "$RUNS" "$WARMUP" \
                     --threads "$t" >> "$RESULTS"
             }
             if [ $((r % 2)) = 1 ]; then maskopt; pytorch; else pytorch; maskopt; fi

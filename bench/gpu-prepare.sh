@@ -2,7 +2,8 @@
 # gpu-prepare: on this (JDK) machine, package what the GPU machine needs to run the Java benchmarks:
 # a jlink'ed runtime and the thin jars (the library with its CPU+CUDA natives, the benchmarks, their
 # runtime dependencies except the 90 MB MiniLM model, which the benchmarks do not need) under .gpu/
-# (ignored by git; carried to the GPU machine). Then, there: bench/gpu-bench.sh.
+# (ignored by git; carried to the GPU machine). Then, there: bench/gpu-compare.sh (everything: kernels, side by side
+# with PyTorch, JMH) or bench/gpu-bench.sh (the MiniLM JMH benchmark alone).
 #
 # Usage: bench/gpu-prepare.sh        (CUDA must compile here: nvcc on the PATH)
 set -euo pipefail

@@ -3,7 +3,8 @@
 // Each kernel's achieved rate is set against two yardsticks measured in the same run on the same backend:
 //   - bandwidth: a plain copy of a large buffer (mo_copy: memcpy on the CPU, device-to-device on CUDA), counted as
 //     bytes read + bytes written; a kernel's GB/s counts the bytes it must read and write at least once.
-//   - compute: the matrix product (mo_matmul) on a large square shape, in FP32 (and TF32/BF16 on CUDA).
+//   - compute: the matrix product (mo_matmul) on a large square shape, in FP32 (the percentages), BF16 (on the CPU
+//     with AVX512-BF16, else FP32) and TF32 (CUDA).
 // Mask kernels (methods.md sections 1-3): hard-concrete and HardKuma sampling, mix forward/backward, expected-L0
 // regularizers, Adam; encoder ops: matmul on MiniLM's shapes, attention, LayerNorm, GELU.
 // Shapes: S samples, N texts, T tokens, D width (mask kernels); R = 2 S N T rows for the encoder ops, as one
@@ -237,14 +238,19 @@ void encoder_ops(mo_context* ctx, int64_t B, int64_t T) {
     const Mm mms[] = {{"matmul qkv fwd", 3 * D, D, 0}, {"matmul ffn-in fwd", F, D, 0},  {"matmul ffn-out fwd", D, F, 0},
                       {"matmul qkv bwd (W^T)", D, 3 * D, 1}, {"matmul ffn-in bwd (W^T)", D, F, 1},
                       {"matmul ffn-out bwd (W^T)", F, D, 1}};
-    for (const Mm& mm : mms) {
-        double s = seconds_per_call(ctx, [&] {
-            ok(mo_matmul(ctx, y->f(), x->f(), w->f(), mm.trans_b ? nullptr : bias->f(), R, mm.n, mm.k, mm.trans_b, 0.0f),
-               "mo_matmul");
-        });
-        record(mm.name, fmt("%s (%lldx%lldx%lld)", size.c_str(), (long long)R, (long long)mm.n, (long long)mm.k), s,
-               4.0 * (R * mm.k + mm.k * mm.n + R * mm.n), 2.0 * R * mm.n * mm.k);
-    }
+    for (int precision : {MO_PRECISION_FP32, MO_PRECISION_BF16})
+        for (const Mm& mm : mms) {
+            ok(mo_set_matmul_precision(ctx, precision), "mo_set_matmul_precision");
+            double s = seconds_per_call(ctx, [&] {
+                ok(mo_matmul(ctx, y->f(), x->f(), w->f(), mm.trans_b ? nullptr : bias->f(), R, mm.n, mm.k, mm.trans_b,
+                             0.0f),
+                   "mo_matmul");
+            });
+            ok(mo_set_matmul_precision(ctx, MO_PRECISION_FP32), "mo_set_matmul_precision");
+            record(std::string(mm.name) + (precision == MO_PRECISION_BF16 ? " BF16" : ""),
+                   fmt("%s (%lldx%lldx%lld)", size.c_str(), (long long)R, (long long)mm.n, (long long)mm.k), s,
+                   4.0 * (R * mm.k + mm.k * mm.n + R * mm.n), 2.0 * R * mm.n * mm.k);
+        }
     const double att_flops = 4.0 * B * H * T * T * Dh;
     double s = seconds_per_call(ctx, [&] {
         ok(mo_attention_forward(ctx, y->f(), probs->f(), qkv->f(), len->i(), B, T, H, Dh), "attention_forward");
@@ -278,10 +284,8 @@ void run(int backend, const char* name) {
     const double bw = copy_bandwidth(ctx);
     const double peak = matmul_rate(ctx, MO_PRECISION_FP32, "FP32");
     double peak_tf32 = 0, peak_bf16 = 0;
-    if (backend == MO_BACKEND_CUDA) {
-        peak_tf32 = matmul_rate(ctx, MO_PRECISION_TF32, "TF32");
-        peak_bf16 = matmul_rate(ctx, MO_PRECISION_BF16, "BF16");
-    }
+    if (backend == MO_BACKEND_CUDA) peak_tf32 = matmul_rate(ctx, MO_PRECISION_TF32, "TF32");
+    peak_bf16 = matmul_rate(ctx, MO_PRECISION_BF16, "BF16");  // the CPU: AVX512-BF16 where present, else FP32
     if (g_smoke) {
         mask_kernels(ctx, 2, 1, 16, 8);
         encoder_ops(ctx, 2, 8);
@@ -297,7 +301,8 @@ void run(int backend, const char* name) {
     printf("### %s backend%s%s\n\n", name, backend == MO_BACKEND_CPU ? ", MASKOPT_THREADS=" : "",
            backend == MO_BACKEND_CPU ? (threads ? threads : "all cores") : "");
     printf("Yardsticks: copy %.1f GB/s (read + write); matmul FP32 %.1f GFLOP/s", bw / 1e9, peak / 1e9);
-    if (backend == MO_BACKEND_CUDA) printf(", TF32 %.1f, BF16 %.1f GFLOP/s", peak_tf32 / 1e9, peak_bf16 / 1e9);
+    if (backend == MO_BACKEND_CUDA) printf(", TF32 %.1f", peak_tf32 / 1e9);
+    printf(", BF16 %.1f GFLOP/s", peak_bf16 / 1e9);
     printf(".\n\n| kernel | size | time (us) | GB/s | %% of copy | GFLOP/s | %% of FP32 matmul |\n");
     printf("|---|---|---:|---:|---:|---:|---:|\n");
     for (const Row& r : g_rows) {
