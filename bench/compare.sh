@@ -92,7 +92,7 @@ CASES=${CASES:-$ALL_CASES}
 for t in $THREADS; do
     # More than one thread: libtorch's OpenMP threads must not spin against OpenBLAS's own pool (toolchain.md,
     # "thread clash"), so the reference gets OMP_WAIT_POLICY=PASSIVE, its fast setting.
-    WAIT=$([ "$t" -gt 1 ] && echo OMP_WAIT_POLICY=PASSIVE)
+    WAIT=$([ "$t" -gt 1 ] && echo OMP_WAIT_POLICY=PASSIVE || true)
     for c in $CASES; do
         for r in $(seq 1 "$ROUNDS"); do
             maskopt() { MASKOPT_THREADS=$t "${SBS[@]}" time "$WORK" "$c" "$RUNS" "$WARMUP" >> "$RESULTS"; }
