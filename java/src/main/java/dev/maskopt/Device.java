@@ -89,6 +89,11 @@ public final class Device implements AutoCloseable {
         return backend;
     }
 
+    /** The CUDA device index (0 on the CPU). */
+    public int index() {
+        return index;
+    }
+
     /** Allocates a float32 tensor (contents undefined until written). */
     public Tensor floats(long... shape) {
         return register(new Tensor(this, Tensor.DType.FLOAT32, shape));
