@@ -259,17 +259,18 @@ final class TorchModule implements AutoCloseable {
         return t.scalar_type().value == torch.ScalarType.Float.value;
     }
 
+    /**
+     * The line of a libtorch error that says what went wrong: for a TorchScript interpreter error (a traceback), its
+     * final "...Error: ..." line; otherwise the first line (the C++ frames follow it).
+     */
     static String firstLine(Throwable e) {
-        String m = String.valueOf(e.getMessage()).strip();
-        int nl = m.indexOf('\n');
-        String first = nl < 0 ? m : m.substring(0, nl);
-        // libtorch's TorchScript errors put the reason after a traceback; keep the line that says what went wrong.
-        for (String line : m.split("\n")) {
-            if (line.contains("Error:") || line.startsWith("RuntimeError") || line.startsWith("ValueError")) {
+        String[] lines = String.valueOf(e.getMessage()).strip().split("\n");
+        for (String line : lines) {
+            if (line.strip().matches("[A-Za-z.]*Error: .*")) {
                 return line.strip();
             }
         }
-        return first;
+        return lines[0].strip();
     }
 
     /** A non-owning pointer at an address (JavaCPP's address field is protected). */
