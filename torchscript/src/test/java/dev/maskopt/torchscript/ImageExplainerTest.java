@@ -130,6 +130,26 @@ class ImageExplainerTest {
     }
 
     @Test
+    void commandLineWritesTheOverlay(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("red-bar.png"), out = dir.resolve("overlay.png");
+        ImageIO.write(redBar().toBufferedImage(), "png", png.toFile());
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        int code;
+        try (java.io.PrintStream ps = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8)) {
+            System.setOut(ps);
+            code = new picocli.CommandLine(new ExplainImage()).execute(Fixtures.file("image_region.pt").toString(),
+                    png.toString(), out.toString(), "--patch", "4", "--baseline", "BLACK", "--steps", "100");
+        } finally {
+            System.setOut(saved);
+        }
+        String text = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        assertTrue(text.contains("red square") && text.contains("2 of 16 patches of 4 px selected: [(1,2), (1,3)]"), text);
+        assertEquals(256, ImageIO.read(out.toFile()).getWidth());
+    }
+
+    @Test
     void baselines() {
         float[] px = new float[2 * 4 * 5];
         for (int k = 0; k < px.length; k++) {
