@@ -97,16 +97,17 @@ class ImageExplainerTest {
             System.gc();
             long rss200 = org.bytedeco.javacpp.Pointer.physicalBytes();
             long t0 = System.nanoTime();
-            for (int k = 0; k < 9; k++) {
+            for (int k = 0; k < 19; k++) {
                 explainer.explain(img);
             }
-            double msPerStep = (System.nanoTime() - t0) / 1e6 / (9 * 200);
+            double msPerStep = (System.nanoTime() - t0) / 1e6 / (19 * 200);
             System.gc();
-            long rss2000 = org.bytedeco.javacpp.Pointer.physicalBytes();
-            System.out.printf("image: RSS after 200 steps %.1f MiB, after 2000 steps %.1f MiB (%+.2f MiB); %.3f ms per step "
-                    + "(batch [8, 3, 16, 16])%n", rss200 / 1048576.0, rss2000 / 1048576.0, (rss2000 - rss200) / 1048576.0,
+            long rss4000 = org.bytedeco.javacpp.Pointer.physicalBytes();
+            System.out.printf("image: RSS after 200 steps %.1f MiB, after 4000 steps %.1f MiB (%+.2f MiB); %.3f ms per step "
+                    + "(batch [8, 3, 16, 16])%n", rss200 / 1048576.0, rss4000 / 1048576.0, (rss4000 - rss200) / 1048576.0,
                     msPerStep);
-            assertTrue(rss2000 - rss200 < 16L << 20, "RSS grew by " + (rss2000 - rss200) + " bytes over 1800 steps");
+            // Without the per-step release, RSS grew by about 45 MiB over 1,800 steps of the text model.
+            assertTrue(rss4000 - rss200 < 24L << 20, "RSS grew by " + (rss4000 - rss200) + " bytes over 3800 steps");
         }
     }
 
