@@ -64,8 +64,9 @@ public final class Main implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (vocab != null && torchscript == null) {
-                throw new picocli.CommandLine.ParameterException(new CommandLine(this), "--vocab needs --torchscript");
+            if ((vocab == null) != (torchscript == null)) {
+                throw new picocli.CommandLine.ParameterException(new CommandLine(this),
+                        "--torchscript and --vocab go together (the model and its tokenizer's vocabulary)");
             }
             ClassifierProvider provider = null;
             if (torchscript != null) {

@@ -42,9 +42,8 @@ class CliTest {
     }
 
     @Test
-    void vocabularyWithoutModelIsAUsageError() {
-        int code = new CommandLine(new Main()).setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()))
-                .execute("explain", "--vocab", "v.txt", "text");
-        assertEquals(2, code);
+    void modelAndVocabularyGoTogether() {
+        assertEquals(2, new CommandLine(new Main()).execute("explain", "--vocab", "v.txt", "text"));
+        assertEquals(2, new CommandLine(new Main()).execute("explain", "--torchscript", "m.pt", "text"));
     }
 }
