@@ -121,6 +121,13 @@ final class TorchModule implements AutoCloseable {
         }
     }
 
+    /** Number of the module's parameters (recursively) that require grad: 0 after loading. */
+    long parametersRequiringGrad() {
+        try (PointerScope s = new PointerScope()) {
+            return toList(module).stream().filter(Tensor::requires_grad).count();
+        }
+    }
+
     Path path() {
         return path;
     }

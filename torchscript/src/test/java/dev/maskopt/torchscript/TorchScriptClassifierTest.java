@@ -55,6 +55,15 @@ class TorchScriptClassifierTest {
     }
 
     @Test
+    void parametersDoNotRequireGrad() {
+        // bad_dim.pt was saved with its Linear layer's parameters requiring grad (the others were saved without).
+        try (TorchModule m = new TorchModule(Fixtures.file("bad_dim.pt"), device, 1)) {
+            assertEquals(0, m.parametersRequiringGrad());
+            assertEquals(2, m.module.parameters(true).size());
+        }
+    }
+
+    @Test
     void logitsAndInputGradientsMatchPyTorch() {
         for (String name : List.of("text_embed", "text_table")) {
             JsonNode r = Fixtures.recorded().get(name);
