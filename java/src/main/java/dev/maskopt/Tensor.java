@@ -92,6 +92,11 @@ public final class Tensor implements AutoCloseable {
         return numel;
     }
 
+    /** Whether {@link #close()} has been called (or the device closed). */
+    boolean isClosed() {
+        return address == 0;
+    }
+
     /** The raw address (device pointer on CUDA), for interoperating code. */
     public long address() {
         if (address == 0) {
