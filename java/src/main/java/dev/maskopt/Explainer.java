@@ -18,7 +18,9 @@ import java.util.function.IntConsumer;
  * certifies (sufficiency and comprehensiveness).
  *
  * <p>Texts explained together are optimized as one ragged batch; each text's parameters see only its own
- * objective. Not thread-safe (like its device).
+ * objective. Texts come as strings ({@link #explain(List, int[])}), as encodings ({@link #explainEncoded}), or as
+ * embeddings the caller already holds on the model's device ({@link #explainEmbeddings(Tensor, Tensor, int[],
+ * int[][], int[])}, read in place). Not thread-safe (like its device).
  *
  * <p>Device memory: the explainer keeps the buffers of the optimization for the last few batch shapes and reuses
  * them in later calls, until {@link #close()}. On CUDA, one step is recorded in a CUDA graph and replayed (see
@@ -127,18 +129,19 @@ public final class Explainer implements AutoCloseable {
     /**
      * Explains class {@code targets[i]} (or the prediction, when {@code targets} is null) for texts the caller has
      * already embedded: maskopt neither tokenizes nor embeds, and reads {@code inputs} and {@code baselines} in place
-     * (no copy), on the model's device, in every step. This is the entry point for applications that hold the
-     * embeddings themselves, in tensors from {@link Device#wrap} over their own memory (device memory on CUDA, for
-     * example from the JavaCPP CUDA preset, or host memory on the CPU) or allocated by maskopt. The optimization is
-     * the one {@link #explain(List, int[])} runs: with the embeddings and baselines that {@link Classifier#embed}
-     * gives for an encoding's ids and baseline ids, the explanations are identical.
+     * (no copy), on the model's device, in every step, so they must keep their values until the call returns. This is
+     * the entry point for applications that hold the embeddings themselves, in tensors from {@link Device#wrap} over
+     * their own memory (device memory on CUDA, for example from the JavaCPP CUDA preset, or host memory on the CPU)
+     * or allocated by maskopt. The optimization is the one {@link #explain(List, int[])} runs: with the embeddings and
+     * baselines that {@link Classifier#embed} gives for an encoding's ids and baseline ids, the explanations are
+     * identical (bit for bit, for the same configuration and seed).
      *
      * <p>Words are named {@code "#0"}, {@code "#1"}, ... (the word's index); use
      * {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], List, int[], IntConsumer)} to name them.
      *
      * @param inputs E, float32 [N,T,D] on the model's device (the same {@link Device} object; never copied across
-     *     devices), D = {@link Classifier#embeddingDim()}; row k holds text k's token embeddings at positions below
-     *     {@code lengths[k]}; positions beyond are never read
+     *     devices), T at most {@link Classifier#maxLength()}, D = {@link Classifier#embeddingDim()}; row k holds text
+     *     k's token embeddings at positions below {@code lengths[k]}; positions beyond are never read (any values)
      * @param baselines B, what a masked token becomes: float32 [N,T,D] (per token, like an encoding's baseline ids)
      *     or [D] (one vector for every token, such as the [PAD] embedding), on the model's device
      * @param lengths text k's length in tokens, 1 to T and at most {@link Classifier#maxLength()}

@@ -160,7 +160,7 @@ class ExplainerEmbeddingsTest {
                         });
                 for (int k = 0; k < 2; k++) {
                     List<Explanation.Step> before = ra.get(k).trace(), after = switched.get(k).trace();
-                    assertEquals(before.subList(0, 10), after.subList(0, 10), "text " + k + ": steps before the change");
+                    assertEquals(before.subList(0, 10), after.subList(0, 10), "text " + k + ": steps before");
                     assertNotEquals(before.get(10), after.get(10), "text " + k + ": the step after the change");
                 }
 

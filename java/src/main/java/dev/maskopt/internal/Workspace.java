@@ -24,8 +24,9 @@ import java.util.function.IntConsumer;
  * the CUDA graph of one optimization step.
  *
  * <p>A call: {@link #load} the texts (or {@link #loadEmbeddings}: the caller's embeddings), {@link #predict},
- * {@link #optimize}, {@link #decode}, {@link #certify}, and {@link #trace}. Every forward pass, the prediction's and the certificate's included, runs on the loop's batch
- * [2 S N, T, D] (the rows needed come first), so the model sees a single shape and keeps its buffers.
+ * {@link #optimize}, {@link #decode}, {@link #certify}, and {@link #trace}. Every forward pass, the prediction's and
+ * the certificate's included, runs on the loop's batch [2 S N, T, D] (the rows needed come first), so the model sees
+ * a single shape and keeps its buffers.
  *
  * <p>The step: sample gates with the noise of the step held by an on-device counter; gather them onto tokens; mix
  * keep and drop inputs; forward; objective (losses to a scratch row); backward; mix backward; word sums;
@@ -149,9 +150,9 @@ public final class Workspace implements AutoCloseable {
      * Uploads the structure of the texts (lengths, and tokens' words; the encodings' ids are not used) and mixes
      * the caller's embeddings {@code callerInputs} [N,T,D] with {@code callerBaselines} ([N,T,D] or [D]), both on
      * this device and validated by the caller (float32, shapes, T equal to this workspace's). They are read in
-     * place, in every step, until the next load; only where some token is never masked (word -1) does the workspace
-     * compose a baseline of its own ([N,T,D]: the caller's baseline, and at those tokens the caller's input, so that
-     * their gate has no effect), by device copies.
+     * place, in every step, until the next load, so they must keep their values meanwhile; only where some token is
+     * never masked (word -1) does the workspace compose a baseline of its own ([N,T,D]: the caller's baseline, and at
+     * those tokens the caller's input, so that their gate has no effect), by device copies.
      *
      * @throws IllegalArgumentException if a text's inputs or baselines (at positions below its length) are not finite
      */
@@ -271,7 +272,8 @@ public final class Workspace implements AutoCloseable {
     }
 
     /** {@code count} floats from {@code src} at {@code srcOffset} to {@code dst} at {@code dstOffset} (device copy). */
-    private static void copy(NativeCore.Context cx, Tensor dst, long dstOffset, Tensor src, long srcOffset, long count) {
+    private static void copy(NativeCore.Context cx, Tensor dst, long dstOffset, Tensor src, long srcOffset,
+            long count) {
         check(NativeCore.mo_copy(cx, f(dst, dstOffset), f(src, srcOffset), 4 * count), "copy");
     }
 
