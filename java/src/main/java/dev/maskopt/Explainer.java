@@ -136,6 +136,12 @@ public final class Explainer implements AutoCloseable {
      * baselines that {@link Classifier#embed} gives for an encoding's ids and baseline ids, the explanations are
      * identical (bit for bit, for the same configuration and seed).
      *
+     * <p>On CUDA, the device reads {@code inputs} and {@code baselines} on its stream: work that writes them must be
+     * complete, or queued before on that stream (see {@link Device#cudaOnStream}); the call returns once the device
+     * has stopped reading them. A recorded optimization step (see {@link ExplainerConfig#cudaGraphs()}) holds their
+     * addresses: it is replayed while later calls pass tensors at the same addresses, whatever their contents, and
+     * recorded again otherwise.
+     *
      * <p>Words are named {@code "#0"}, {@code "#1"}, ... (the word's index); use
      * {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], List, int[], IntConsumer)} to name them.
      *
@@ -152,9 +158,9 @@ public final class Explainer implements AutoCloseable {
      *     maskopt composes its own baselines [N,T,D] (device copies of the caller's baselines, and of the inputs at
      *     those tokens) before the optimization
      * @param targets the class to explain per text, or null for the model's predictions
-     * @throws IllegalArgumentException before any native call for a tensor that is closed, on another device, not
-     *     float32 or of the wrong shape, and for lengths, word maps or targets that do not fit; and for inputs or
-     *     baselines that are not finite below a text's length
+     * @throws IllegalArgumentException before any native call, for a tensor that is closed, on another device, not
+     *     float32 or of the wrong shape, and for lengths, word maps or targets that do not fit; before the
+     *     optimization, for inputs or baselines that are not finite below a text's length
      */
     public List<Explanation> explainEmbeddings(Tensor inputs, Tensor baselines, int[] lengths, int[][] wordOfToken,
             int[] targets) {
@@ -164,12 +170,6 @@ public final class Explainer implements AutoCloseable {
     /**
      * As {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], int[])} (which documents the other parameters),
      * naming the words and reporting progress as {@link #explain(List, int[], IntConsumer)}.
-     *
-     * <p>On CUDA, the device reads {@code inputs} and {@code baselines} on its stream: work that writes them must be
-     * complete, or queued before on that stream (see {@link Device#cudaOnStream}); the call returns once the device
-     * has stopped reading them. A recorded optimization step (see {@link ExplainerConfig#cudaGraphs()}) holds their
-     * addresses: it is replayed while later calls pass tensors at the same addresses, whatever their contents, and
-     * recorded again otherwise.
      *
      * @param words the words of each text ({@code words.get(k).size()} = the number of words in
      *     {@code wordOfToken[k]}), as the explanations report them; null, or null for a text: {@code "#0"},
