@@ -27,7 +27,8 @@ import java.util.function.IntConsumer;
  * {@link ExplainerConfig#cudaGraphs()}), and lengths are rounded up to buckets (token and word counts to a multiple
  * of 8, or of a sixteenth of the next power of two when larger), so that texts of similar lengths share buffers and
  * graphs; padding never changes an explanation. On the CPU, where padding would cost compute, the batch keeps its
- * exact shape.
+ * exact shape. For {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], int[])} the token count is the inputs'
+ * own T (the step reads them in place); only the word count is rounded.
  */
 public final class Explainer implements AutoCloseable {
     /** Batch shapes whose buffers are kept; the least recently used beyond these is released. */
