@@ -53,6 +53,10 @@ const char* mo_cuda_status(void);
 /* A context owns a backend choice and, on CUDA, a device and a non-blocking stream.
  * Returns NULL on failure (mo_last_error says why). Contexts are not thread-safe; use one per thread. */
 mo_context* mo_context_create(int backend, int device);
+/* A CUDA context on a stream the caller owns (a cudaStream_t of CUDA device `device`, e.g. created by an application
+ * through the JavaCPP CUDA preset; 0 is the legacy default stream): operations queue there, and mo_context_destroy
+ * leaves the stream alone. The caller keeps the stream alive while the context exists. NULL when CUDA is not usable. */
+mo_context* mo_context_create_on_stream(int device, void* stream);
 void mo_context_destroy(mo_context* ctx);
 int mo_context_backend(const mo_context* ctx);
 /* Waits for all work queued on the context (no-op on the CPU). Reports asynchronous CUDA errors. */

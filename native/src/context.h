@@ -10,6 +10,7 @@ struct mo_context {
     void* stream;  // cudaStream_t on CUDA (non-blocking, owned by the context); NULL on the CPU
     int precision = MO_PRECISION_FP32;  // mo_matmul: MO_PRECISION_* (mo_set_matmul_precision); the CPU honours BF16 only
     bool capturing = false;             // between mo_capture_begin and mo_capture_end
+    bool owns_stream = true;            // false for mo_context_create_on_stream: the caller's stream, not destroyed
 };
 
 struct mo_graph {

@@ -392,6 +392,36 @@ mo_context* mo_context_create(int backend, int device) {
     return nullptr;
 }
 
+mo_context* mo_context_create_on_stream(int device, void* stream) {
+    const char* op = "mo_context_create_on_stream";
+    try {
+#ifdef MASKOPT_WITH_CUDA
+        const CudaProbe& probe = cuda_probe();
+        if (probe.count == 0) {
+            set_error("%s: %s", op, probe.status);
+            return nullptr;
+        }
+        if (device < 0 || device >= probe.count) {
+            set_error("%s: CUDA device %d out of range (%d device(s))", op, device, probe.count);
+            return nullptr;
+        }
+        mo_context* ctx = new mo_context{MO_BACKEND_CUDA, device, stream, MO_PRECISION_FP32};
+        ctx->owns_stream = false;
+        return ctx;
+#else
+        (void)device;
+        (void)stream;
+        set_error("%s: maskopt was built without CUDA", op);
+        return nullptr;
+#endif
+    } catch (const std::bad_alloc&) {
+        set_error("%s: out of host memory", op);
+    } catch (...) {
+        set_error("%s: internal error", op);
+    }
+    return nullptr;
+}
+
 void mo_context_destroy(mo_context* ctx) {
     if (!ctx) return;
 #ifdef MASKOPT_WITH_CUDA
@@ -400,7 +430,7 @@ void mo_context_destroy(mo_context* ctx) {
         if (cuda_capture_end(ctx->stream, &exec) == 0) cuda_graph_destroy(ctx->device, exec);
         ctx->capturing = false;
     }
-    if (ctx->backend == MO_BACKEND_CUDA && ctx->stream) {
+    if (ctx->backend == MO_BACKEND_CUDA && ctx->stream && ctx->owns_stream) {
         if (int err = cuda_stream_destroy(ctx->device, ctx->stream))
             set_error("mo_context_destroy: CUDA error %d: %s", err, cuda_error_string(err));
     }

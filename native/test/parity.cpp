@@ -1276,6 +1276,26 @@ void test_graphs(Rng& rng) {
     }
 }
 
+// A context on a stream the caller owns (here the legacy default stream): work runs there, and destroying the context
+// leaves the stream alone (a second context on the same stream still works).
+void test_external_stream() {
+    for (int round = 0; round < 2; ++round) {
+        mo_context* ext = mo_context_create_on_stream(0, nullptr);
+        if (!ext) die("mo_context_create_on_stream");
+        float* p = static_cast<float*>(mo_malloc(ext, 64 * sizeof(float)));
+        std::vector<float> host(64, 0.0f);
+        const int fill = mo_fill(ext, p, 3.0f, 64);
+        const int down = mo_download(ext, host.data(), p, 64 * sizeof(float));
+        expect_status("external stream: work runs on it", fill == MO_OK && down == MO_OK && host[0] == 3.0f &&
+                      host[63] == 3.0f, "fill %d, download %d, values %g %g (round %d)", fill, down, host[0],
+                      host[63], round);
+        ok(mo_free(ext, p), "mo_free");
+        mo_context_destroy(ext);
+    }
+    mo_context* bad = mo_context_create_on_stream(mo_cuda_device_count(), nullptr);
+    expect_status("external stream: device out of range", bad == nullptr, "got a context");
+}
+
 }  // namespace
 
 int main() {
@@ -1329,6 +1349,7 @@ int main() {
         Rng rng(0x6EA9F000ull);
         test_graphs(rng);
     }
+    test_external_stream();
 
     mo_context_destroy(g_gpu);
     mo_context_destroy(g_cpu);

@@ -25,10 +25,15 @@ public final class Device implements AutoCloseable {
     private long allocations;
 
     private Device(Backend backend, int index) {
+        this(backend, index, null);
+    }
+
+    private Device(Backend backend, int index, Long stream) {
         this.backend = backend;
         this.index = index;
         int code = backend == Backend.CUDA ? NativeCore.MO_BACKEND_CUDA : NativeCore.MO_BACKEND_CPU;
-        NativeCore.Context ctx = NativeCore.mo_context_create(code, index);
+        NativeCore.Context ctx = stream == null ? NativeCore.mo_context_create(code, index)
+                : NativeCore.mo_context_create_on_stream(index, Natives.raw(stream));
         if (ctx == null || ctx.isNull()) {
             throw new MaskoptException("cannot create a " + backend + " context: " + NativeCore.mo_last_error());
         }
@@ -43,6 +48,17 @@ public final class Device implements AutoCloseable {
     /** CUDA device {@code index}; fails with a clear message when it is not usable. */
     public static Device cuda(int index) {
         return new Device(Backend.CUDA, index);
+    }
+
+    /**
+     * CUDA device {@code index} running on a stream the caller owns, for interoperating code (an application that
+     * manages its GPU through the JavaCPP CUDA preset, say): {@code stream} is the {@code cudaStream_t} address
+     * ({@code Pointer.address()} of a {@code CUstream_st}; 0 is the legacy default stream). All of this device's work
+     * queues there; closing the device leaves the stream alone, and the caller keeps it alive until then. Fails with a
+     * clear message when CUDA is not usable.
+     */
+    public static Device cudaOnStream(int index, long stream) {
+        return new Device(Backend.CUDA, index, stream);
     }
 
     /** The backend chosen by configuration (see the class comment). */
@@ -89,6 +105,11 @@ public final class Device implements AutoCloseable {
         return backend;
     }
 
+    /** The CUDA device index (0 on the CPU). */
+    public int index() {
+        return index;
+    }
+
     /** Allocates a float32 tensor (contents undefined until written). */
     public Tensor floats(long... shape) {
         return register(new Tensor(this, Tensor.DType.FLOAT32, shape));
@@ -109,6 +130,23 @@ public final class Device implements AutoCloseable {
         Tensor t = floats(shape);
         t.copyFrom(data);
         return t;
+    }
+
+    /**
+     * A tensor over memory the caller owns (device memory on CUDA, host memory on the CPU) at {@code address}, for
+     * interoperating code: no allocation and no copy; closing the tensor or the device does not free the memory, and
+     * the caller keeps it valid while the tensor is used. The memory must hold the whole shape, aligned to 16 bytes.
+     */
+    public Tensor wrap(long address, Tensor.DType dtype, long... shape) {
+        if (address == 0 || address % 16 != 0) {
+            throw new IllegalArgumentException("address must be non-zero and 16-byte aligned (got 0x"
+                    + Long.toHexString(address) + ")");
+        }
+        if (dtype == null) {
+            throw new IllegalArgumentException("dtype must be given");
+        }
+        context(); // fails when the device is closed
+        return register(new Tensor(this, dtype, shape, address));
     }
 
     /** An int32 tensor holding {@code data}. */

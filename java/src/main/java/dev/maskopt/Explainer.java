@@ -18,14 +18,17 @@ import java.util.function.IntConsumer;
  * certifies (sufficiency and comprehensiveness).
  *
  * <p>Texts explained together are optimized as one ragged batch; each text's parameters see only its own
- * objective. Not thread-safe (like its device).
+ * objective. Texts come as strings ({@link #explain(List, int[])}), as encodings ({@link #explainEncoded}), or as
+ * embeddings the caller already holds on the model's device ({@link #explainEmbeddings(Tensor, Tensor, int[],
+ * int[][], int[])}, read in place). Not thread-safe (like its device).
  *
  * <p>Device memory: the explainer keeps the buffers of the optimization for the last few batch shapes and reuses
  * them in later calls, until {@link #close()}. On CUDA, one step is recorded in a CUDA graph and replayed (see
  * {@link ExplainerConfig#cudaGraphs()}), and lengths are rounded up to buckets (token and word counts to a multiple
  * of 8, or of a sixteenth of the next power of two when larger), so that texts of similar lengths share buffers and
  * graphs; padding never changes an explanation. On the CPU, where padding would cost compute, the batch keeps its
- * exact shape.
+ * exact shape. For {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], int[])} the token count is the inputs'
+ * own T (the step reads them in place); only the word count is rounded.
  */
 public final class Explainer implements AutoCloseable {
     /** Batch shapes whose buffers are kept; the least recently used beyond these is released. */
@@ -100,7 +103,8 @@ public final class Explainer implements AutoCloseable {
     public List<Explanation> explain(List<String> texts, int[] targets, IntConsumer progress) {
         ensureOpen();
         long start = System.nanoTime();
-        return run(encode(texts, targets), targets, progress, start);
+        List<Encoding> encodings = encode(texts, targets);
+        return run(load(encodings), encodings, targets, progress, start);
     }
 
     /**
@@ -119,7 +123,69 @@ public final class Explainer implements AutoCloseable {
             throw new IllegalArgumentException("no texts to explain");
         }
         validate(encodings, targets);
-        return run(List.copyOf(encodings), targets, progress, start);
+        List<Encoding> copy = List.copyOf(encodings);
+        return run(load(copy), copy, targets, progress, start);
+    }
+
+    /**
+     * Explains class {@code targets[i]} (or the prediction, when {@code targets} is null) for texts the caller has
+     * already embedded: maskopt neither tokenizes nor embeds, and reads {@code inputs} and {@code baselines} in place
+     * (no copy), on the model's device, in every step, so they must keep their values until the call returns. This is
+     * the entry point for applications that hold the embeddings themselves, in tensors from {@link Device#wrap} over
+     * their own memory (device memory on CUDA, for example from the JavaCPP CUDA preset, or host memory on the CPU)
+     * or allocated by maskopt. The optimization is the one {@link #explain(List, int[])} runs: with the embeddings and
+     * baselines that {@link Classifier#embed} gives for an encoding's ids and baseline ids, the explanations are
+     * identical (bit for bit, for the same configuration and seed).
+     *
+     * <p>On CUDA, the device reads {@code inputs} and {@code baselines} on its stream: work that writes them must be
+     * complete, or queued before on that stream (see {@link Device#cudaOnStream}); the call returns once the device
+     * has stopped reading them. A recorded optimization step (see {@link ExplainerConfig#cudaGraphs()}) holds their
+     * addresses: it is replayed while later calls pass tensors at the same addresses, whatever their contents, and
+     * recorded again otherwise.
+     *
+     * <p>Words are named {@code "#0"}, {@code "#1"}, ... (the word's index); use
+     * {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], List, int[], IntConsumer)} to name them.
+     *
+     * @param inputs E, float32 [N,T,D] on the model's device (the same {@link Device} object; never copied across
+     *     devices), T at most {@link Classifier#maxLength()}, D = {@link Classifier#embeddingDim()}; row k holds text
+     *     k's token embeddings at positions below {@code lengths[k]}; positions beyond are never read (any values)
+     * @param baselines B, what a masked token becomes: float32 [N,T,D] (per token, like an encoding's baseline ids)
+     *     or [D] (one vector for every token, such as the [PAD] embedding), on the model's device
+     * @param lengths text k's length in tokens, 1 to T and at most {@link Classifier#maxLength()}
+     * @param wordOfToken per text, for each of its tokens the index of its word (the unit of the rationale; a
+     *     word's tokens share one gate), words numbered 0, 1, ... in token order, or -1 for a token that is never
+     *     masked (as in {@link Encoding#wordOfToken}); null: every token is a word. A never-masked token keeps its
+     *     input in both the kept and the removed text, whatever {@code baselines} holds there: for such texts
+     *     maskopt composes its own baselines [N,T,D] (device copies of the caller's baselines, and of the inputs at
+     *     those tokens) before the optimization
+     * @param targets the class to explain per text, or null for the model's predictions
+     * @throws IllegalArgumentException before any native call, for a tensor that is closed, on another device, not
+     *     float32 or of the wrong shape, and for lengths, word maps or targets that do not fit; before the
+     *     optimization, for inputs or baselines that are not finite below a text's length
+     */
+    public List<Explanation> explainEmbeddings(Tensor inputs, Tensor baselines, int[] lengths, int[][] wordOfToken,
+            int[] targets) {
+        return explainEmbeddings(inputs, baselines, lengths, wordOfToken, null, targets, null);
+    }
+
+    /**
+     * As {@link #explainEmbeddings(Tensor, Tensor, int[], int[][], int[])} (which documents the other parameters),
+     * naming the words and reporting progress as {@link #explain(List, int[], IntConsumer)}.
+     *
+     * @param words the words of each text ({@code words.get(k).size()} = the number of words in
+     *     {@code wordOfToken[k]}), as the explanations report them; null, or null for a text: {@code "#0"},
+     *     {@code "#1"}, ...
+     * @param progress receives the number of completed steps (may be null)
+     */
+    public List<Explanation> explainEmbeddings(Tensor inputs, Tensor baselines, int[] lengths, int[][] wordOfToken,
+            List<List<String>> words, int[] targets, IntConsumer progress) {
+        ensureOpen();
+        long start = System.nanoTime();
+        List<Encoding> texts = EmbeddedTexts.validate(model, inputs, baselines, lengths, wordOfToken, words, targets);
+        // The workspace's T is the inputs' T: the step reads them in place, so their padding is its padding.
+        Workspace ws = workspace(texts, (int) inputs.dim(1));
+        ws.loadEmbeddings(texts, inputs, baselines);
+        return run(ws, texts, targets, progress, start);
     }
 
     private List<Encoding> encode(List<String> texts, int[] targets) {
@@ -142,13 +208,19 @@ public final class Explainer implements AutoCloseable {
         dev.maskopt.internal.EncodingChecks.validate(model, encodings, targets);
     }
 
-    private List<Explanation> run(List<Encoding> encodings, int[] targets, IntConsumer progress, long start) {
+    /** Uploads and embeds the texts into the workspace for their shape. */
+    private Workspace load(List<Encoding> encodings) {
+        Workspace ws = workspace(encodings, 0);
+        ws.load(encodings);
+        return ws;
+    }
+
+    private List<Explanation> run(Workspace ws, List<Encoding> encodings, int[] targets, IntConsumer progress,
+            long start) {
         int n = encodings.size(), c = model.labels().size(), steps = config.steps();
-        Workspace ws = workspace(encodings);
         int w = ws.w;
 
-        // Upload and embed the texts; the model's prediction picks the targets not given.
-        ws.load(encodings);
+        // The model's prediction on the loaded texts picks the targets not given.
         float[] probs = ws.predict();
         int[] target = new int[n], predicted = new int[n];
         for (int k = 0; k < n; k++) {
@@ -193,8 +265,11 @@ public final class Explainer implements AutoCloseable {
         return out;
     }
 
-    /** The workspace for this batch's (bucketed) shape: kept from an earlier call, or new. */
-    private Workspace workspace(List<Encoding> encodings) {
+    /**
+     * The workspace for this batch's (bucketed) shape: kept from an earlier call, or new. {@code fixedLength}, when
+     * positive, is the token count T as it is (the caller's embeddings have it), not bucketed.
+     */
+    private Workspace workspace(List<Encoding> encodings, int fixedLength) {
         int t = 0, w = 0;
         for (Encoding e : encodings) {
             t = Math.max(t, e.length());
@@ -204,6 +279,9 @@ public final class Explainer implements AutoCloseable {
         if (round) {
             t = bucket(t, model.maxLength());
             w = bucket(w, Integer.MAX_VALUE);
+        }
+        if (fixedLength > 0) {
+            t = fixedLength;
         }
         Shape shape = new Shape(encodings.size(), t, w);
         Workspace ws = workspaces.get(shape);

@@ -36,9 +36,15 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final long numel;
     private long address;
+    private final boolean owned; // false for memory the caller owns (Device.wrap)
     private long hostWrites;
 
     Tensor(Device device, DType dtype, long[] shape) {
+        this(device, dtype, shape, 0);
+    }
+
+    /** Allocates when {@code external} is 0; otherwise a view of the caller's memory at that address. */
+    Tensor(Device device, DType dtype, long[] shape, long external) {
         if (shape.length == 0) {
             throw new IllegalArgumentException("a tensor needs at least one dimension");
         }
@@ -53,6 +59,11 @@ public final class Tensor implements AutoCloseable {
         this.dtype = dtype;
         this.shape = shape.clone();
         this.numel = n;
+        this.owned = external == 0;
+        if (external != 0) {
+            this.address = external;
+            return;
+        }
         Pointer p = NativeCore.mo_malloc(device.context(), Math.multiplyExact(dtype.bytes(), n));
         if (p == null || p.isNull()) {
             throw new MaskoptException("cannot allocate " + Arrays.toString(shape) + " " + dtype + " on " + device
@@ -79,6 +90,11 @@ public final class Tensor implements AutoCloseable {
 
     public long numel() {
         return numel;
+    }
+
+    /** Whether {@link #close()} has been called (or the device closed). */
+    boolean isClosed() {
+        return address == 0;
     }
 
     /** The raw address (device pointer on CUDA), for interoperating code. */
@@ -155,13 +171,15 @@ public final class Tensor implements AutoCloseable {
         return Natives.floats(address(), 0);
     }
 
-    /** Frees the memory now. Idempotent. */
+    /** Frees the memory now (memory the tensor does not own, see {@link Device#wrap}, is left alone). Idempotent. */
     @Override
     public void close() {
         if (address == 0) {
             return;
         }
-        NativeCore.mo_free(device.context(), Natives.raw(address));
+        if (owned) {
+            NativeCore.mo_free(device.context(), Natives.raw(address));
+        }
         address = 0;
         device.release(this);
     }

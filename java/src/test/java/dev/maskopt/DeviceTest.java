@@ -79,4 +79,33 @@ class DeviceTest {
             assertEquals(Backend.CPU, d.backend());
         }
     }
+
+    @Test
+    void wrapsMemoryTheCallerOwnsWithoutCopyingOrFreeingIt() {
+        try (org.bytedeco.javacpp.FloatPointer host = new org.bytedeco.javacpp.FloatPointer(6)) {
+            host.put(new float[] {1, 2, 3, 4, 5, 6});
+            try (Device d = Device.cpu()) {
+                Tensor t = d.wrap(host.address(), Tensor.DType.FLOAT32, 2, 3);
+                assertEquals(host.address(), t.address());
+                assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, t.toFloatArray());
+                t.fill(7f); // writes land in the caller's memory
+                assertEquals(7f, host.get(4));
+                t.close();
+                assertThrows(IllegalStateException.class, t::address);
+                d.wrap(host.address(), Tensor.DType.INT32, 6).close();
+                assertThrows(IllegalArgumentException.class, () -> d.wrap(0, Tensor.DType.FLOAT32, 1));
+                assertThrows(IllegalArgumentException.class, () -> d.wrap(host.address() + 4, Tensor.DType.FLOAT32, 1));
+                d.wrap(host.address(), Tensor.DType.FLOAT32, 6); // left open: closing the device must not free it
+            }
+            host.put(0, 8f); // still the caller's, still valid
+            assertEquals(8f, host.get(0));
+        }
+    }
+
+    @Test
+    void aContextOnTheCallersStreamNeedsAUsableGpu() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Device.cudaDeviceCount() == 0, "a GPU is usable here");
+        MaskoptException e = assertThrows(MaskoptException.class, () -> Device.cudaOnStream(0, 0));
+        assertTrue(e.getMessage().contains("mo_context_create_on_stream"), e.getMessage());
+    }
 }

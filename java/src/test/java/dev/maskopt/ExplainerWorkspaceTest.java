@@ -222,14 +222,14 @@ class ExplainerWorkspaceTest {
         }
     }
 
-    private static CnnClassifier cnn(Device dev) {
+    static CnnClassifier cnn(Device dev) {
         Vocabulary vocab = PlantedTask.vocabulary();
         return CnnClassifier.create(dev, vocab, PlantedTask.embeddings(vocab, 16, 3), 16, PlantedTask.LABELS,
                 CnnClassifier.DEFAULT_WIDTHS, 8, 40, 5);
     }
 
     /** Two layers of random weights, hidden 8, 32 positions; words "good", "bad", "w5".."w19". */
-    private static BertClassifier tinyBert(Device dev) {
+    static BertClassifier tinyBert(Device dev) {
         BertWeights.Config cfg = new BertWeights.Config(2, 8, 2, 16, 32, 2, 20, 1e-12);
         SplittableRandom rng = new SplittableRandom(4);
         BertWeights.Builder b = BertWeights.builder(cfg);

@@ -28,7 +28,7 @@ public final class Main implements Runnable {
 
     /** Explains the default MiniLM sentiment classifier's predictions. */
     @Command(name = "explain", description = "Explain the sentiment prediction of all-MiniLM-L6-v2 + maskopt's SST-2 head "
-            + "on a text (argument, --file, or standard input).")
+            + "(or of the classifier in --torchscript FILE) on a text (argument, --file, or standard input).")
     static final class Explain implements Callable<Integer> {
         @picocli.CommandLine.Parameters(arity = "0..1", description = "the text (default: --file or standard input)")
         String text;
@@ -54,8 +54,29 @@ public final class Main implements Runnable {
         @Option(names = "--no-color", description = "plain output: rationale words in [brackets]")
         boolean noColor;
 
+        @Option(names = "--torchscript", description = "explain this TorchScript classifier instead (needs the "
+                + "maskopt-torchscript module: java -jar torchscript/target/maskopt-torchscript-cli.jar)")
+        java.nio.file.Path torchscript;
+
+        @Option(names = "--vocab", description = "the --torchscript model's vocabulary: BERT vocab.txt or a word list "
+                + "starting with <pad> and <unk>")
+        java.nio.file.Path vocab;
+
         @Override
         public Integer call() throws Exception {
+            if ((vocab == null) != (torchscript == null)) {
+                throw new picocli.CommandLine.ParameterException(new CommandLine(this),
+                        "--torchscript and --vocab go together (the model and its tokenizer's vocabulary)");
+            }
+            ClassifierProvider provider = null;
+            if (torchscript != null) {
+                provider = ClassifierProvider.find("torchscript");
+                if (provider == null) {
+                    throw new picocli.CommandLine.ParameterException(new CommandLine(this), "--torchscript needs maskopt's "
+                            + "TorchScript module on the class path: run java -jar "
+                            + "torchscript/target/maskopt-torchscript-cli.jar explain --torchscript ...");
+                }
+            }
             String input = text != null ? text
                     : file != null ? java.nio.file.Files.readString(file)
                     : new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
@@ -66,7 +87,8 @@ public final class Main implements Runnable {
                     .optSparsityWeight(sparsity).build();
             boolean color = !noColor && System.console() != null && System.getenv("NO_COLOR") == null;
             try (Device device = Device.auto();
-                    dev.maskopt.bert.BertClassifier model = dev.maskopt.bert.MiniLm.sentiment(device);
+                    dev.maskopt.Classifier model = provider != null ? provider.open(torchscript, vocab, device)
+                            : dev.maskopt.bert.MiniLm.sentiment(device);
                     dev.maskopt.Explainer explainer = dev.maskopt.Explainer.create(model, cfg)) {
                 // Long inputs take a while on a CPU: show the steps done on standard error.
                 boolean longInput = model.encode(input).length() > 128;

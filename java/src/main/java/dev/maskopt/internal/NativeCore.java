@@ -68,6 +68,8 @@ public final class NativeCore {
 
     public static native Context mo_context_create(int backend, int device);
 
+    public static native Context mo_context_create_on_stream(int device, Pointer stream);
+
     public static native void mo_context_destroy(Context ctx);
 
     public static native int mo_context_backend(@Const Context ctx);

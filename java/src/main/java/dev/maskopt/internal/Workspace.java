@@ -23,17 +23,19 @@ import java.util.function.IntConsumer;
  * most T tokens and W words (the caller may round T and W up: padding is never read), kept from call to call, and
  * the CUDA graph of one optimization step.
  *
- * <p>A call: {@link #load} the texts, {@link #predict}, {@link #optimize}, {@link #decode}, {@link #certify}, and
- * {@link #trace}. Every forward pass, the prediction's and the certificate's included, runs on the loop's batch
- * [2 S N, T, D] (the rows needed come first), so the model sees a single shape and keeps its buffers.
+ * <p>A call: {@link #load} the texts (or {@link #loadEmbeddings}: the caller's embeddings), {@link #predict},
+ * {@link #optimize}, {@link #decode}, {@link #certify}, and {@link #trace}. Every forward pass, the prediction's and
+ * the certificate's included, runs on the loop's batch [2 S N, T, D] (the rows needed come first), so the model sees
+ * a single shape and keeps its buffers.
  *
  * <p>The step: sample gates with the noise of the step held by an on-device counter; gather them onto tokens; mix
  * keep and drop inputs; forward; objective (losses to a scratch row); backward; mix backward; word sums;
  * regularizer (to the scratch row); copy the scratch row to trace[step]; advance the counter; Adam. No value in it
  * depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
- * workspace's tensors (fixed for its life) and of the model's weights and internal buffers, so it is replayed only
- * while {@link Classifier#bufferGeneration} has the value it had at capture; otherwise one step runs eagerly (the
- * model reallocates there) and the step is captured again.
+ * workspace's tensors (fixed for its life), of the inputs and baselines it mixes (the workspace's own, or the
+ * caller's tensors read in place) and of the model's weights and internal buffers, so it is replayed only while the
+ * inputs and baselines are at the addresses it recorded and {@link Classifier#bufferGeneration} has the value it had
+ * at capture; otherwise one step runs eagerly (the model reallocates there) and the step is captured again.
  */
 public final class Workspace implements AutoCloseable {
     /** At most about this many progress callbacks per call. */
@@ -50,8 +52,13 @@ public final class Workspace implements AutoCloseable {
     private final List<Tensor> owned = new ArrayList<>();
     // Per-call inputs: ids, lengths and baseline ids [N,T]; word groups [N,T]; word counts [N]; row lengths [2SN].
     private final Tensor ids, lens, baseIds, group, wordLens, rowLens, target;
-    // Embeddings E and baselines B [N,T,D].
-    private final Tensor emb, base;
+    // Embeddings E and baselines B [N,T,D] that the workspace computes itself: E and B of the texts it embeds, or
+    // B composed for the caller's embeddings when some tokens are never masked. Allocated on first use.
+    private Tensor emb, base;
+    // What the step mixes: E [N,T,D] and B ([N,T,D] when basePerPosition, else [D]); the workspace's own tensors
+    // or the caller's (loadEmbeddings), read in place.
+    private Tensor inputs, baselines;
+    private boolean basePerPosition;
     // The loop: parameters, Adam moments and gradients [P,N,W]; word gates [S,N,W] and their derivatives
     // [P,S,N,W]; token gates [S,N,T], [P,S,N,T]; token gradients [P,N,T]; the model's batch and its gradient
     // [2SN,T,D]; logits, their gradient and probabilities [2SN,C].
@@ -62,6 +69,9 @@ public final class Workspace implements AutoCloseable {
     private final Tensor zDet, pKeep, pScratch;
     private CudaGraph graph;
     private long graphGeneration;
+    // The addresses of the inputs and baselines the recorded step reads, and the baselines' layout.
+    private long graphInputs, graphBaselines;
+    private boolean graphPerPosition;
     private boolean closed;
 
     /** Allocates every buffer for n texts, t tokens and w words. */
@@ -91,8 +101,6 @@ public final class Workspace implements AutoCloseable {
             wordLens = own(dev.ints(n));
             rowLens = own(dev.ints(rows));
             target = own(dev.ints(n));
-            emb = own(dev.floats(n, t, d));
-            base = own(dev.floats(n, t, d));
             theta = own(dev.floats(p, n, w));
             m = own(dev.floats(p, n, w));
             v = own(dev.floats(p, n, w));
@@ -125,6 +133,95 @@ public final class Workspace implements AutoCloseable {
      */
     public void load(List<Encoding> encodings) {
         ensureOpen();
+        use(null, null, true);
+        upload(encodings, true);
+        if (emb == null) {
+            emb = own(dev.floats(n, t, d));
+        }
+        model.embed(ids, lens, emb);
+        model.embed(baseIds, lens, ownBase());
+        if (emb.countNonFinite() > 0 || base.countNonFinite() > 0) {
+            throw new IllegalArgumentException("the model's embeddings contain NaN or infinite values");
+        }
+        use(emb, base, true);
+    }
+
+    /**
+     * Uploads the structure of the texts (lengths, and tokens' words; the encodings' ids are not used) and mixes
+     * the caller's embeddings {@code callerInputs} [N,T,D] with {@code callerBaselines} ([N,T,D] or [D]), both on
+     * this device and validated by the caller (float32, shapes, T equal to this workspace's). They are read in
+     * place, in every step, until the next load, so they must keep their values meanwhile; only where some token is
+     * never masked (word -1) does the workspace compose a baseline of its own ([N,T,D]: the caller's baseline, and at
+     * those tokens the caller's input, so that their gate has no effect), by device copies.
+     *
+     * @throws IllegalArgumentException if a text's inputs or baselines (at positions below its length) are not finite
+     */
+    public void loadEmbeddings(List<Encoding> encodings, Tensor callerInputs, Tensor callerBaselines) {
+        ensureOpen();
+        use(null, null, true);
+        int[] lenv = upload(encodings, false);
+        boolean perPosition = callerBaselines.shape().length == 3;
+        long row = (long) t * d;
+        for (int k = 0; k < n; k++) {
+            if (countNonFinite(callerInputs, k * row, lenv[k] * (long) d) > 0) {
+                throw new IllegalArgumentException("the inputs of text " + k + " contain NaN or infinite values");
+            }
+        }
+        boolean fixed = false; // some token is never masked
+        for (Encoding e : encodings) {
+            for (int g : e.wordOfToken()) {
+                fixed |= g < 0;
+            }
+        }
+        Tensor b = fixed ? composeBaselines(encodings, callerInputs, callerBaselines, perPosition) : callerBaselines;
+        perPosition |= fixed;
+        for (int k = 0; k < n && perPosition; k++) {
+            if (countNonFinite(b, k * row, lenv[k] * (long) d) > 0) {
+                throw new IllegalArgumentException("the baselines of text " + k + " contain NaN or infinite values");
+            }
+        }
+        if (!perPosition && b.countNonFinite() > 0) {
+            throw new IllegalArgumentException("the baseline contains NaN or infinite values");
+        }
+        use(callerInputs, b, perPosition);
+    }
+
+    /**
+     * The workspace's own baselines [N,T,D] for the caller's embeddings when some tokens are never masked: the
+     * caller's baseline at every position below the length, then the caller's input at the never-masked tokens (a
+     * run of them at a time). Exact copies, so B - E is 0 there, as for the texts the workspace embeds itself.
+     */
+    private Tensor composeBaselines(List<Encoding> encodings, Tensor callerInputs, Tensor callerBaselines,
+            boolean perPosition) {
+        NativeCore.Context cx = ctx(dev);
+        long row = (long) t * d;
+        Tensor composed = ownBase();
+        if (perPosition) {
+            copy(cx, composed, 0, callerBaselines, 0, (long) n * row);
+        } else {
+            ids.copyFrom(new int[n * t]); // every position takes row 0 of the table [1,D]
+            check(NativeCore.mo_embed(cx, f(composed), i(ids), i(lens), f(callerBaselines), n, t, 1, d), "embed");
+        }
+        for (int k = 0; k < n; k++) {
+            int[] group = encodings.get(k).wordOfToken();
+            for (int a = 0; a < group.length; ) {
+                if (group[a] >= 0) {
+                    a++;
+                    continue;
+                }
+                int b = a;
+                while (b < group.length && group[b] < 0) {
+                    b++;
+                }
+                copy(cx, composed, k * row + (long) a * d, callerInputs, k * row + (long) a * d, (long) (b - a) * d);
+                a = b;
+            }
+        }
+        return composed;
+    }
+
+    /** Uploads lengths, word groups and word counts (and ids and baseline ids when {@code withIds}). */
+    private int[] upload(List<Encoding> encodings, boolean withIds) {
         if (encodings.size() != n) {
             throw new IllegalArgumentException(encodings.size() + " texts for a workspace of " + n);
         }
@@ -144,22 +241,45 @@ public final class Workspace implements AutoCloseable {
             System.arraycopy(e.baselineIds(), 0, basev, k * t, len);
             System.arraycopy(e.wordOfToken(), 0, groupv, k * t, len);
         }
-        ids.copyFrom(idv);
+        if (withIds) {
+            ids.copyFrom(idv);
+            baseIds.copyFrom(basev);
+        }
         lens.copyFrom(lenv);
-        baseIds.copyFrom(basev);
         group.copyFrom(groupv);
         wordLens.copyFrom(words);
         rowLens.copyFrom(repeat(lenv, 2 * s));
-        model.embed(ids, lens, emb);
-        model.embed(baseIds, lens, base);
-        if (emb.countNonFinite() > 0 || base.countNonFinite() > 0) {
-            throw new IllegalArgumentException("the model's embeddings contain NaN or infinite values");
+        return lenv;
+    }
+
+    private Tensor ownBase() {
+        if (base == null) {
+            base = own(dev.floats(n, t, d));
         }
+        return base;
+    }
+
+    private void use(Tensor e, Tensor b, boolean perPosition) {
+        inputs = e;
+        baselines = b;
+        basePerPosition = perPosition;
+    }
+
+    private long countNonFinite(Tensor x, long offset, long count) {
+        long[] out = new long[1];
+        check(NativeCore.mo_count_nonfinite(ctx(dev), out, f(x, offset), count), "count_nonfinite");
+        return out[0];
+    }
+
+    /** {@code count} floats from {@code src} at {@code srcOffset} to {@code dst} at {@code dstOffset} (device copy). */
+    private static void copy(NativeCore.Context cx, Tensor dst, long dstOffset, Tensor src, long srcOffset,
+            long count) {
+        check(NativeCore.mo_copy(cx, f(dst, dstOffset), f(src, srcOffset), 4 * count), "copy");
     }
 
     /** The model's class probabilities [N,C] on the loaded texts as they are. */
     public float[] predict() {
-        ensureOpen();
+        ensureLoaded();
         zWord.fill(1f); // every word kept: the keep rows are E (never-masked tokens take B, their own embedding)
         float[] all = forwardProbabilities();
         return Arrays.copyOf(all, n * c);
@@ -171,7 +291,7 @@ public final class Workspace implements AutoCloseable {
      * {@value #PROGRESS_CALLS} times, the last time with the total; on CUDA each callback waits for the device.
      */
     public void optimize(int[] targets, IntConsumer progress) {
-        ensureOpen();
+        ensureLoaded();
         target.copyFrom(targets);
         theta.copyFrom(gates.initialParameters(n, w));
         m.fill(0f);
@@ -209,7 +329,7 @@ public final class Workspace implements AutoCloseable {
      * then the text with them removed (last N rows).
      */
     public float[] certify(float[] keepWords) {
-        ensureOpen();
+        ensureLoaded();
         zWord.copyFrom(repeatArray(keepWords, s));
         float[] all = forwardProbabilities();
         float[] out = new float[2 * n * c];
@@ -245,7 +365,8 @@ public final class Workspace implements AutoCloseable {
     /** Runs {@code count} steps: by graph replays while the recorded step is valid, else eagerly. */
     private void advance(int count) {
         while (count > 0) {
-            if (graph != null && graphGeneration == model.bufferGeneration()) {
+            if (graph != null && graphGeneration == model.bufferGeneration() && graphInputs == inputs.address()
+                    && graphBaselines == baselines.address() && graphPerPosition == basePerPosition) {
                 graph.launch(count);
                 return;
             }
@@ -267,7 +388,7 @@ public final class Workspace implements AutoCloseable {
         if (generation < 0) {
             return;
         }
-        if (graph != null) { // stale: the model has reallocated since it was captured
+        if (graph != null) { // stale: the model has reallocated, or the inputs moved, since it was captured
             graph.close();
             graph = null;
         }
@@ -285,6 +406,9 @@ public final class Workspace implements AutoCloseable {
             return;
         }
         graphGeneration = generation;
+        graphInputs = inputs.address();
+        graphBaselines = baselines.address();
+        graphPerPosition = basePerPosition;
     }
 
     /** One optimization step: device work only (see the class comment). */
@@ -293,13 +417,14 @@ public final class Workspace implements AutoCloseable {
         gates.sample(zWord, dzWord, theta, wordLens, s, n, w, step);
         check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(group), i(lens), 1, s, n, t, w), "gather_gates");
         check(NativeCore.mo_gather_gates(cx, f(dz), f(dzWord), i(group), i(lens), p, s, n, t, w), "gather_gates");
-        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lens), s, n, t, d, 1), "mix_forward");
+        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(inputs), f(baselines), i(lens), s, n, t, d, per()),
+                "mix_forward");
         model.forward(mixed, rowLens, logits);
         check(NativeCore.mo_objective(cx, f(scratch), f(dLogits), f(logits), i(target), s, n, c,
                 (float) config.sufficiencyWeight(), (float) config.comprehensivenessWeight()), "objective");
         model.backward(dLogits, dMixed);
-        check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(emb), f(base), i(lens), p, s, n, t, d,
-                1), "mix_backward");
+        check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(inputs), f(baselines), i(lens), p, s,
+                n, t, d, per()), "mix_backward");
         check(NativeCore.mo_segment_sum(cx, f(dTheta), f(dThetaToken), i(group), i(lens), p, n, t, w), "segment_sum");
         gates.regularize(dTheta, scratch, 2L * n, theta, wordLens, n, w);
         check(NativeCore.mo_trace_write(cx, f(trace), f(scratch), i64(step), steps, 4L * n), "trace_write");
@@ -313,13 +438,18 @@ public final class Workspace implements AutoCloseable {
     private float[] forwardProbabilities() {
         NativeCore.Context cx = ctx(dev);
         check(NativeCore.mo_gather_gates(cx, f(z), f(zWord), i(group), i(lens), 1, s, n, t, w), "gather_gates");
-        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(emb), f(base), i(lens), s, n, t, d, 1), "mix_forward");
+        check(NativeCore.mo_mix_forward(cx, f(mixed), f(z), f(inputs), f(baselines), i(lens), s, n, t, d, per()),
+                "mix_forward");
         model.forward(mixed, rowLens, logits);
         check(NativeCore.mo_softmax(cx, f(probs), f(logits), 2L * s * n, c), "softmax");
         return probs.toFloatArray();
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
+
+    private int per() {
+        return basePerPosition ? 1 : 0;
+    }
 
     private Tensor own(Tensor x) {
         owned.add(x);
@@ -329,6 +459,13 @@ public final class Workspace implements AutoCloseable {
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("workspace is closed");
+        }
+    }
+
+    private void ensureLoaded() {
+        ensureOpen();
+        if (inputs == null) {
+            throw new IllegalStateException("no texts loaded");
         }
     }
 
