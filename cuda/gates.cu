@@ -1,5 +1,6 @@
 // hard-concrete gates: mo_hc_sample (and mo_hc_sample_at), mo_hc_gate, mo_hc_prob_open, mo_hc_regularize (and
-// mo_hc_regularize_rows) (methods.md section 3; Louizos et al. 2018). Per-element math from gate_math.h, shared with gates.cpp.
+// mo_hc_regularize_rows) (methods.md section 3; Louizos et al. 2018). Per-element math from gate_math.h, shared with
+// gates.cpp.
 // Shape legend: logalpha [N,T], d_logalpha [N,T] (accumulated), z/dz [S,N,T] index (s*N + n)*T + t,
 // gate/p [N,T], reg [N,2]; lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.
 #include "common.cuh"

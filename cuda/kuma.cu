@@ -1,5 +1,5 @@
-// HardKuma gates: mo_kuma_sample (and mo_kuma_sample_at), mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize
-// (methods.md section 1; Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
+// HardKuma gates: mo_kuma_sample (and mo_kuma_sample_at), mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize (and
+// mo_kuma_regularize_rows) (methods.md section 1; Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
 // Shape legend: params [2,N,T] = (log a, log b), index p*N*T + n*T + t; d_params [2,N,T] (accumulated);
 // z [S,N,T] index (s*N + n)*T + t; dz [2,S,N,T] = (dz/dlog a, dz/dlog b); p0/p1/gate [N,T]; reg [N,2];
 // lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.

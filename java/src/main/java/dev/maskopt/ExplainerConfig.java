@@ -205,7 +205,11 @@ public record ExplainerConfig(
         /** A target selection rate in (0, 1]; NaN for none (the default). See {@link ExplainerConfig}. */
         public Builder optTargetRate(double rho) { targetRate = rho; return this; }
         /** The target rate's controller: gain and moving-average factor (see {@link ExplainerConfig}). */
-        public Builder optRateControl(double gain, double smoothing) { rateGain = gain; rateSmoothing = smoothing; return this; }
+        public Builder optRateControl(double gain, double smoothing) {
+            rateGain = gain;
+            rateSmoothing = smoothing;
+            return this;
+        }
         public Builder optTemperature(double v) { temperature = v; return this; }
         public Builder optStretch(double l, double r) { stretchLow = l; stretchHigh = r; return this; }
         public Builder optInitLogAlpha(double v) { initLogAlpha = v; return this; }

@@ -30,9 +30,9 @@ import java.util.function.IntConsumer;
  *
  * <p>The step: sample gates with the noise of the step held by an on-device counter; gather them onto tokens; mix
  * keep and drop inputs; forward; objective (losses to a scratch row); backward; mix backward; word sums;
- * regularizer (to the scratch row); copy the scratch row to trace[step]; with a target rate, set the next step's sparsity
- * weights from this step's selection rates (kept in the scratch row, so the trace records them); advance the counter; Adam. No value in it
- * depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
+ * regularizer (to the scratch row); copy the scratch row to trace[step]; with a target rate, set the next step's
+ * sparsity weights from this step's selection rates (kept in the scratch row, so the trace records them); advance
+ * the counter; Adam. No value in it depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
  * workspace's tensors (fixed for its life), of the inputs and baselines it mixes (the workspace's own, or the
  * caller's tensors read in place) and of the model's weights and internal buffers, so it is replayed only while the
  * inputs and baselines are at the addresses it recorded and {@link Classifier#bufferGeneration} has the value it had
@@ -64,8 +64,8 @@ public final class Workspace implements AutoCloseable {
     // [P,S,N,W]; token gates [S,N,T], [P,S,N,T]; token gradients [P,N,T]; the model's batch and its gradient
     // [2SN,T,D]; logits, their gradient and probabilities [2SN,C].
     private final Tensor theta, m, v, dTheta, zWord, dzWord, z, dz, dThetaToken, mixed, dMixed, logits, dLogits, probs;
-    // Losses and regularizers of the current step [2,N,2] (then, with a target rate, the sparsity multipliers [N]),
-    // the record of all steps [steps, row], the counter [1]; with a target rate, the constraint's moving average [N].
+    // Losses and regularizers of the current step [2,N,2] (then, with a target rate, the sparsity weights [N]), the
+    // record of all steps [steps, row], the counter [1]; with a target rate, the moving average of the rate excess [N].
     private final Tensor scratch, trace, step, constraintAverage;
     private final int row;
     // Deterministic gates, keep probabilities and scratch [N,W].

@@ -179,7 +179,9 @@ class RateMultiplierTest {
 
     static Stream<Arguments> bad() {
         List<KernelCheck.Bad> bad = new ArrayList<>();
-        for (KernelCheck.Op op : List.of(RATE, CONTROL, HC_ROWS, KUMA_ROWS)) bad.addAll(KernelCheck.sizeAndPointerCases(op));
+        for (KernelCheck.Op op : List.of(RATE, CONTROL, HC_ROWS, KUMA_ROWS)) {
+            bad.addAll(KernelCheck.sizeAndPointerCases(op));
+        }
         double nan = Double.NaN, inf = Double.POSITIVE_INFINITY;
         for (double v : new double[] {0, -0.1, 1.5, nan, inf}) bad.add(new KernelCheck.Bad(RATE, "rho", v, null));
         for (double v : new double[] {0, -1, nan, inf}) bad.add(new KernelCheck.Bad(RATE, "eta", v, null));
@@ -240,7 +242,8 @@ class RateMultiplierTest {
         if (backend != Backend.CPU) return;
         try (Device dev = KernelCheck.open(backend)) {
             int N = 3, T = 4;
-            Tensor theta = dev.floats(2, N, T), d = KernelCheck.poison(dev, 2, N, T), reg = KernelCheck.poison(dev, N, 2);
+            Tensor theta = dev.floats(2, N, T), d = KernelCheck.poison(dev, 2, N, T);
+            Tensor reg = KernelCheck.poison(dev, N, 2);
             Tensor lens = dev.upload(new int[] {4, 2, 1}, N);
             theta.fill(0f);
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
