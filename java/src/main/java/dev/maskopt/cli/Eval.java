@@ -99,6 +99,13 @@ final class Eval implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (targetRate != null && !targetRate.trim().equalsIgnoreCase("human")) {
+            double rate = parseRate();
+            if (!(rate > 0 && rate <= 1)) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--target-rate must be in (0, 1] or 'human' (got " + targetRate + ")");
+            }
+        }
         EraserDataset dataset = EraserDataset.open(data);
         java.util.function.ToIntFunction<String> labelOf = label -> label.equals("POS") ? 1 : 0;
         try (Device device = Device.auto()) {
@@ -143,6 +150,15 @@ final class Eval implements Callable<Integer> {
         return report;
     }
 
+    private double parseRate() {
+        try {
+            return Double.parseDouble(targetRate.trim());
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--target-rate must be a number in (0, 1] or 'human' (got '" + targetRate + "')");
+        }
+    }
+
     private Evaluation.Method method(String name, Classifier model, EraserDataset dataset) {
         int lime = (int) Math.max(10, Math.round(1000 * perturbations));
         int shapley = (int) Math.max(1, Math.round(25 * perturbations));
@@ -156,14 +172,7 @@ final class Eval implements Callable<Integer> {
                 if (targetRate.trim().equalsIgnoreCase("human")) {
                     yield EvalMethods.maskoptAtHumanRate(cfg);
                 }
-                double rate;
-                try {
-                    rate = Double.parseDouble(targetRate.trim());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--target-rate must be a number in (0, 1] or 'human' (got '"
-                            + targetRate + "')");
-                }
-                yield EvalMethods.maskopt(cfg.toBuilder().optTargetRate(rate).build());
+                yield EvalMethods.maskopt(cfg.toBuilder().optTargetRate(parseRate()).build());
             }
             case "random" -> EvalMethods.scores(name, RandomAttribution.create());
             case "saliency-l2" -> EvalMethods.scores(name, Saliency.create().withReduction(Reduction.L2));

@@ -81,6 +81,10 @@ public final class Main implements Runnable {
                             + "torchscript/target/maskopt-torchscript-cli.jar explain --torchscript ...");
                 }
             }
+            if (targetRate != null && !(targetRate > 0 && targetRate <= 1)) {
+                throw new picocli.CommandLine.ParameterException(new CommandLine(this),
+                        "--target-rate must be in (0, 1] (got " + targetRate + ")");
+            }
             String input = text != null ? text
                     : file != null ? java.nio.file.Files.readString(file)
                     : new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
