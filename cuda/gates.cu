@@ -1,5 +1,6 @@
-// hard-concrete gates: mo_hc_sample (and mo_hc_sample_at), mo_hc_gate, mo_hc_prob_open, mo_hc_regularize
-// (methods.md section 3; Louizos et al. 2018). Per-element math from gate_math.h, shared with gates.cpp.
+// hard-concrete gates: mo_hc_sample (and mo_hc_sample_at), mo_hc_gate, mo_hc_prob_open, mo_hc_regularize (and
+// mo_hc_regularize_rows) (methods.md section 3; Louizos et al. 2018). Per-element math from gate_math.h, shared with
+// gates.cpp.
 // Shape legend: logalpha [N,T], d_logalpha [N,T] (accumulated), z/dz [S,N,T] index (s*N + n)*T + t,
 // gate/p [N,T], reg [N,2]; lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.
 #include "common.cuh"
@@ -56,11 +57,13 @@ __global__ void hc_prob_open_kernel(float* __restrict__ p, const float* __restri
 // positions are independent; the two per-sequence sums use the deterministic block reduction.
 //   reg0 = sum p_t / len, reg1 = sum_{t<len-1} (p_t + p_{t+1} - 2 p_t p_{t+1}) / len
 //   d reg1 / d p_t = [t+1 < len] (1 - 2 p_{t+1}) + [t > 0] (1 - 2 p_{t-1});  dp/dlogalpha = p (1 - p).
+// Row n's L0 weight is w_l0_rows[n] when given (mo_hc_regularize_rows), else w_l0.
 __global__ void __launch_bounds__(kRegBlock)
     hc_regularize_kernel(float* __restrict__ d_logalpha, float* __restrict__ reg, const float* __restrict__ logalpha,
-                         const int32_t* __restrict__ lengths, int64_t N, int64_t T, float beta, float l, float r,
-                         float w_l0, float w_trans) {
+                         const int32_t* __restrict__ lengths, const float* __restrict__ w_l0_rows, int64_t N,
+                         int64_t T, float beta, float l, float r, float w_l0_all, float w_trans) {
     for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {  // uniform per block: the reductions below are safe
+        const float w_l0 = w_l0_rows != nullptr ? w_l0_rows[n] : w_l0_all;
         const int64_t len = cu::seq_len(lengths, n, T);
         const float flen = (float)len;
         const float* la = logalpha + n * T;
@@ -137,14 +140,21 @@ int cuda_hc_prob_open(void* stream, float* p, const float* logalpha, const int32
     return cu::launch_status();
 }
 
-int cuda_hc_regularize(void* stream, float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths,
-                       int64_t N, int64_t T, float beta, float l, float r, float w_l0, float w_trans) {
+int cuda_hc_regularize_rows(void* stream, float* d_logalpha, float* reg, const float* logalpha,
+                            const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float beta, float l,
+                            float r, float w_l0, float w_trans) {
     if (N <= 0 || T <= 0) return 0;
     cudaStream_t s;
     if (int e = cu::begin_launch(stream, &s)) return e;
-    hc_regularize_kernel<<<cu::grid_for(N, 1), kRegBlock, 0, s>>>(d_logalpha, reg, logalpha, lengths, N, T, beta, l,
-                                                                   r, w_l0, w_trans);
+    hc_regularize_kernel<<<cu::grid_for(N, 1), kRegBlock, 0, s>>>(d_logalpha, reg, logalpha, lengths, w_l0_rows, N, T,
+                                                                   beta, l, r, w_l0, w_trans);
     return cu::launch_status();
+}
+
+int cuda_hc_regularize(void* stream, float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths,
+                       int64_t N, int64_t T, float beta, float l, float r, float w_l0, float w_trans) {
+    return cuda_hc_regularize_rows(stream, d_logalpha, reg, logalpha, lengths, nullptr, N, T, beta, l, r, w_l0,
+                                   w_trans);
 }
 
 }  // namespace mo

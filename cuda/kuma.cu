@@ -1,5 +1,5 @@
-// HardKuma gates: mo_kuma_sample (and mo_kuma_sample_at), mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize
-// (methods.md section 1; Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
+// HardKuma gates: mo_kuma_sample (and mo_kuma_sample_at), mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize (and
+// mo_kuma_regularize_rows) (methods.md section 1; Bastings et al. 2019). Per-element math from gate_math.h, shared with kuma.cpp.
 // Shape legend: params [2,N,T] = (log a, log b), index p*N*T + n*T + t; d_params [2,N,T] (accumulated);
 // z [S,N,T] index (s*N + n)*T + t; dz [2,S,N,T] = (dz/dlog a, dz/dlog b); p0/p1/gate [N,T]; reg [N,2];
 // lengths[N] in [1, T]; padding (t >= len) written as 0 except where noted.
@@ -63,12 +63,14 @@ __device__ __forceinline__ float kuma_p0(float loga, float logb, float l, float 
 }
 
 // One block per sequence; as hc_regularize_kernel with p_t = 1 - P0_t, so dp/dlog a = -dP0/dlog a (and b).
+// Row n's L0 weight is w_l0_rows[n] when given (mo_kuma_regularize_rows), else w_l0.
 __global__ void __launch_bounds__(kRegBlock)
     kuma_regularize_kernel(float* __restrict__ d_params, float* __restrict__ reg, const float* __restrict__ params,
-                           const int32_t* __restrict__ lengths, int64_t N, int64_t T, float l, float r, float w_l0,
-                           float w_trans) {
+                           const int32_t* __restrict__ lengths, const float* __restrict__ w_l0_rows, int64_t N,
+                           int64_t T, float l, float r, float w_l0_all, float w_trans) {
     const int64_t NT = N * T;
     for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {  // uniform per block: the reductions below are safe
+        const float w_l0 = w_l0_rows != nullptr ? w_l0_rows[n] : w_l0_all;
         const int64_t len = cu::seq_len(lengths, n, T);
         const float flen = (float)len;
         const float* la = params + n * T;
@@ -148,14 +150,20 @@ int cuda_kuma_gate(void* stream, float* z, const float* params, const int32_t* l
     return cu::launch_status();
 }
 
-int cuda_kuma_regularize(void* stream, float* d_params, float* reg, const float* params, const int32_t* lengths,
-                         int64_t N, int64_t T, float l, float r, float w_l0, float w_trans) {
+int cuda_kuma_regularize_rows(void* stream, float* d_params, float* reg, const float* params,
+                              const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float l, float r,
+                              float w_l0, float w_trans) {
     if (N <= 0 || T <= 0) return 0;
     cudaStream_t s;
     if (int e = cu::begin_launch(stream, &s)) return e;
-    kuma_regularize_kernel<<<cu::grid_for(N, 1), kRegBlock, 0, s>>>(d_params, reg, params, lengths, N, T, l, r, w_l0,
-                                                                     w_trans);
+    kuma_regularize_kernel<<<cu::grid_for(N, 1), kRegBlock, 0, s>>>(d_params, reg, params, lengths, w_l0_rows, N, T,
+                                                                     l, r, w_l0, w_trans);
     return cu::launch_status();
+}
+
+int cuda_kuma_regularize(void* stream, float* d_params, float* reg, const float* params, const int32_t* lengths,
+                         int64_t N, int64_t T, float l, float r, float w_l0, float w_trans) {
+    return cuda_kuma_regularize_rows(stream, d_params, reg, params, lengths, nullptr, N, T, l, r, w_l0, w_trans);
 }
 
 }  // namespace mo

@@ -128,6 +128,13 @@ int mo_hc_regularize(mo_context* ctx, float* d_logalpha, float* reg, const float
                      const int32_t* lengths, int64_t N, int64_t T, float beta, float l, float r,
                      float w_l0, float w_trans);
 
+/* mo_hc_regularize with a per-row L0 weight: row n's L0 gradient is scaled by w_l0_rows[n] (context memory,
+ * [N], read when the operation runs, so a captured graph sees the current values) instead of one w_l0; the
+ * contiguity term keeps the scalar w_trans. reg is as in mo_hc_regularize. On the CPU the weights must be finite. */
+int mo_hc_regularize_rows(mo_context* ctx, float* d_logalpha, float* reg, const float* logalpha,
+                          const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float beta, float l,
+                          float r, float w_trans);
+
 /* ---- HardKuma gates (Bastings et al. 2019; methods.md section 1) ----------------------------
  * Parameters: params [2,N,T] = (log a, log b); a and b are clamped to [MO_KUMA_MIN, MO_KUMA_MAX]
  * (zero gradient where a clamp is active). Constants l < 0, r > 1 (defaults -0.1, 1.1). */
@@ -151,6 +158,32 @@ int mo_kuma_gate(mo_context* ctx, float* z, const float* params, const int32_t* 
 int mo_kuma_regularize(mo_context* ctx, float* d_params, float* reg, const float* params,
                        const int32_t* lengths, int64_t N, int64_t T, float l, float r,
                        float w_l0, float w_trans);
+
+/* mo_kuma_regularize with a per-row L0 weight w_l0_rows [N], as mo_hc_regularize_rows. */
+int mo_kuma_regularize_rows(mo_context* ctx, float* d_params, float* reg, const float* params,
+                            const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float l, float r,
+                            float w_trans);
+
+/* ---- target selection rate (methods.md section 1, "Lagrangian relaxation (GECO-style)") -------------
+ * The sparsity weight as a Lagrange multiplier per row for the constraint E[L0]/len <= rho, updated once per step
+ * from the regularizer's output, on the device (no host round trip: it runs inside a captured step):
+ *   c = reg[n,0] - rho;  cma[n] = alpha cma[n] + (1 - alpha) c;  lambda[n] = clamp(lambda[n] exp(eta cma[n]), lo, hi)
+ * lambda, cma [N] (updated in place); reg [N,2] as written by mo_*_regularize(_rows) (only column 0 is read).
+ * rho in (0, 1], eta > 0, alpha in [0, 1), 0 < lo <= hi, all finite. Feeding lambda to mo_*_regularize_rows as
+ * w_l0_rows makes the expected selection rate track rho. */
+int mo_rate_multiplier(mo_context* ctx, float* lambda, float* cma, const float* reg, int64_t N, float rho, float eta,
+                       float alpha, float lo, float hi);
+
+/* The proportional controller that maskopt's explainer uses for a target rate. In a per-instance optimization of a
+ * few hundred Adam steps the multiplicative rule above winds up: the expected rate lags the multiplier by tens of
+ * steps, overshoots below the target and leaves the gates saturated (on the planted task with eta 0.1 to 2, targets
+ * 0.15 and 0.4 both ended between 0.01 and 0.12); and a rate above what the objective alone keeps needs a negative
+ * weight, a reward for selecting. A signed L0 weight per row, from the same smoothed violation:
+ *   c = reg[n,0] - rho;  cma[n] = alpha cma[n] + (1 - alpha) c;  w[n] = clamp(gain cma[n], lo, hi)
+ * w, cma [N] (cma updated in place, w overwritten); reg [N,2] (column 0 is read). rho in (0, 1], gain > 0, alpha in
+ * [0, 1), lo <= hi, all finite (lo may be negative). */
+int mo_rate_control(mo_context* ctx, float* w, float* cma, const float* reg, int64_t N, float rho, float gain,
+                    float alpha, float lo, float hi);
 
 /* ---- masked forward mix ----------------------------------------------------------------------
  * base is [N,T,D] when base_per_position != 0, else one vector [D] for every position. */

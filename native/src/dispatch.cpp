@@ -268,6 +268,13 @@ Check& check_group(Check& c, const mo_context* ctx, const int32_t* group, const 
     return c;
 }
 
+// CPU-only: the per-row L0 weights w_l0_rows [N] must be finite (on CUDA they are the caller's to keep so).
+Check& check_row_weights(Check& c, const mo_context* ctx, const float* w, int64_t N) {
+    for (int64_t n = 0; c && on_cpu(ctx) && n < N; ++n)
+        if (!isfinite(w[n])) c.fail("w_l0_rows[%lld] must be finite (got %g)", (long long)n, w[n]);
+    return c;
+}
+
 // Whether the float ranges [p, p + n) and [q, q + m) share an address.
 bool overlap(const float* p, int64_t n, const float* q, int64_t m) {
     const uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
@@ -699,7 +706,22 @@ int mo_hc_regularize(mo_context* ctx, float* d_logalpha, float* reg, const float
         check_gate_sizes(c, lengths, N, T).positive("beta", beta).stretch(l, r);
         c.finite("w_l0", w_l0).finite("w_trans", w_trans);
         if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
-        return MO_RUN(ctx, hc_regularize, d_logalpha, reg, logalpha, lengths, N, T, beta, l, r, w_l0, w_trans);
+        return MO_RUN(ctx, hc_regularize_rows, d_logalpha, reg, logalpha, lengths, nullptr, N, T, beta, l, r, w_l0,
+                      w_trans);
+    });
+}
+
+int mo_hc_regularize_rows(mo_context* ctx, float* d_logalpha, float* reg, const float* logalpha,
+                          const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float beta, float l,
+                          float r, float w_trans) {
+    return guarded("mo_hc_regularize_rows", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("d_logalpha", d_logalpha).ptr("reg", reg).ptr("logalpha", logalpha).ptr("w_l0_rows", w_l0_rows);
+        check_gate_sizes(c, lengths, N, T).positive("beta", beta).stretch(l, r);
+        c.finite("w_trans", w_trans);
+        if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
+        if (!check_row_weights(c, ctx, w_l0_rows, N)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, hc_regularize_rows, d_logalpha, reg, logalpha, lengths, w_l0_rows, N, T, beta, l, r, 0.0f,
+                      w_trans);
     });
 }
 
@@ -742,7 +764,48 @@ int mo_kuma_regularize(mo_context* ctx, float* d_params, float* reg, const float
         check_gate_sizes(c, lengths, N, T).elements("params", {2, N, T}).stretch(l, r);
         c.finite("w_l0", w_l0).finite("w_trans", w_trans);
         if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
-        return MO_RUN(ctx, kuma_regularize, d_params, reg, params, lengths, N, T, l, r, w_l0, w_trans);
+        return MO_RUN(ctx, kuma_regularize_rows, d_params, reg, params, lengths, nullptr, N, T, l, r, w_l0, w_trans);
+    });
+}
+
+int mo_kuma_regularize_rows(mo_context* ctx, float* d_params, float* reg, const float* params,
+                            const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float l, float r,
+                            float w_trans) {
+    return guarded("mo_kuma_regularize_rows", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("d_params", d_params).ptr("reg", reg).ptr("params", params).ptr("w_l0_rows", w_l0_rows);
+        check_gate_sizes(c, lengths, N, T).elements("params", {2, N, T}).stretch(l, r);
+        c.finite("w_trans", w_trans);
+        if (!check_lengths(c, ctx, lengths, N, T)) return MO_ERR_INVALID;
+        if (!check_row_weights(c, ctx, w_l0_rows, N)) return MO_ERR_INVALID;
+        return MO_RUN(ctx, kuma_regularize_rows, d_params, reg, params, lengths, w_l0_rows, N, T, l, r, 0.0f, w_trans);
+    });
+}
+
+// ---- target selection rate ----
+
+int mo_rate_multiplier(mo_context* ctx, float* lambda, float* cma, const float* reg, int64_t N, float rho, float eta,
+                       float alpha, float lo, float hi) {
+    return guarded("mo_rate_multiplier", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("lambda", lambda).ptr("cma", cma).ptr("reg", reg).dim("N", N).elements("reg", {N, 2});
+        if (c && !(isfinite(rho) && rho > 0.0f && rho <= 1.0f)) c.fail("rho must be in (0, 1] (got %g)", rho);
+        c.positive("eta", eta).in_01("alpha", alpha).positive("lo", lo).positive("hi", hi);
+        if (c && !(lo <= hi)) c.fail("lo must be <= hi (got lo=%g, hi=%g)", lo, hi);
+        if (c && overlap(lambda, N, cma, N)) c.fail("lambda and cma must not overlap");
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, rate_multiplier, lambda, cma, reg, N, rho, eta, alpha, lo, hi);
+    });
+}
+
+int mo_rate_control(mo_context* ctx, float* w, float* cma, const float* reg, int64_t N, float rho, float gain,
+                    float alpha, float lo, float hi) {
+    return guarded("mo_rate_control", [&](Check& c) -> int {
+        c.ctx(ctx).ptr("w", w).ptr("cma", cma).ptr("reg", reg).dim("N", N).elements("reg", {N, 2});
+        if (c && !(isfinite(rho) && rho > 0.0f && rho <= 1.0f)) c.fail("rho must be in (0, 1] (got %g)", rho);
+        c.positive("gain", gain).in_01("alpha", alpha).finite("lo", lo).finite("hi", hi);
+        if (c && !(lo <= hi)) c.fail("lo must be <= hi (got lo=%g, hi=%g)", lo, hi);
+        if (c && overlap(w, N, cma, N)) c.fail("w and cma must not overlap");
+        if (!c) return MO_ERR_INVALID;
+        return MO_RUN(ctx, rate_control, w, cma, reg, N, rho, gain, alpha, lo, hi);
     });
 }
 

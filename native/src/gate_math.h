@@ -1,4 +1,5 @@
-// gate_math: per-element math of the hard-concrete and HardKuma gates (methods.md sections 1 and 3),
+// gate_math: per-element math of the hard-concrete and HardKuma gates (methods.md sections 1 and 3) and of the
+// target-rate multiplier (rate.cpp, rate.cu),
 // shared verbatim by the CPU twins (gates.cpp, kuma.cpp) and the CUDA kernels (gates.cu, kuma.cu) so the
 // two backends differ only in how elements are scheduled, never in what is computed.
 // Everything is float32 and written to stay finite for any finite parameter: log space, no 0/0.
@@ -137,6 +138,29 @@ MO_HD float kuma_gate(float loga, float logb, float l, float r) {
         return expf(logf(p.b) + lgammaf_safe(1.0f + ia) + lgammaf_safe(p.b) - lgammaf_safe(1.0f + ia + p.b));
     }
     return p0 > p1 ? 0.0f : 1.0f;
+}
+
+// ---- target selection rate: the sparsity weight as a Lagrange multiplier (methods.md section 1, GECO-style) ----
+
+// One multiplier step of one row from its expected selection rate `rate` (reg[n,0]):
+// c = rate - rho; cma = alpha cma + (1 - alpha) c; lambda = clamp(lambda exp(eta cma), lo, hi).
+// fmaxf/fminf also turn a NaN product into lo.
+MO_HD void rate_multiplier_update(float* lambda, float* cma, float rate, float rho, float eta, float alpha, float lo,
+                                  float hi) {
+    const float c = rate - rho;
+    const float m = alpha * *cma + (1.0f - alpha) * c;
+    *cma = m;
+    *lambda = fminf(fmaxf(*lambda * expf(eta * m), lo), hi);
+}
+
+// One proportional step of one row (mo_rate_control): c = rate - rho; cma = alpha cma + (1 - alpha) c;
+// w = clamp(gain cma, lo, hi).
+MO_HD void rate_control_update(float* w, float* cma, float rate, float rho, float gain, float alpha, float lo,
+                               float hi) {
+    const float c = rate - rho;
+    const float m = alpha * *cma + (1.0f - alpha) * c;
+    *cma = m;
+    *w = fminf(fmaxf(gain * m, lo), hi);
 }
 
 }  // namespace mo

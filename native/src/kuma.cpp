@@ -1,5 +1,6 @@
 // kuma: HardKuma gates (Bastings et al. 2019; methods.md section 1):
-// cpu_kuma_sample (and cpu_kuma_sample_at), cpu_kuma_probs, cpu_kuma_gate, cpu_kuma_regularize.
+// cpu_kuma_sample (and cpu_kuma_sample_at), cpu_kuma_probs, cpu_kuma_gate, cpu_kuma_regularize (and
+// cpu_kuma_regularize_rows: the L0 weight per row, w_l0_rows [N]).
 // Shapes: params [2,N,T] = (log a, log b); lengths [N]; z [S,N,T]; dz [2,S,N,T] = (dz/dlog a, dz/dlog b);
 // p0, p1 [N,T]; reg [N,2]; d_params [2,N,T]. Per-element math comes from gate_math.h (shared with cuda/kuma.cu).
 #include <vector>
@@ -64,9 +65,10 @@ void cpu_kuma_gate(float* z, const float* params, const int32_t* lengths, int64_
     });
 }
 
-// As cpu_hc_regularize (gates.cpp) with p_t = 1 - P0_t, so d p_t / d theta = -d P0_t / d theta.
-void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const int32_t* lengths, int64_t N,
-                         int64_t T, float l, float r, float w_l0, float w_trans) {
+// As cpu_hc_regularize_rows (gates.cpp) with p_t = 1 - P0_t, so d p_t / d theta = -d P0_t / d theta.
+void cpu_kuma_regularize_rows(float* d_params, float* reg, const float* params, const int32_t* lengths,
+                              const float* w_l0_rows, int64_t N, int64_t T, float l, float r, float w_l0,
+                              float w_trans) {
     const float* logb = params + N * T;
     float* d_loga = d_params;
     float* d_logb = d_params + N * T;
@@ -74,6 +76,7 @@ void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const
         std::vector<double> p(T), dpa(T), dpb(T);
         for (int64_t n = begin; n < end; ++n) {
             const int64_t L = lengths[n];
+            const float w0 = w_l0_rows ? w_l0_rows[n] : w_l0;
             for (int64_t t = 0; t < L; ++t) {
                 float ga, gb;
                 float p0 = kuma_p0_grad(params[n * T + t], logb[n * T + t], l, r, &ga, &gb);
@@ -90,12 +93,17 @@ void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const
             reg[2 * n + 1] = (float)(trans / L);
             for (int64_t t = 0; t < L; ++t) {
                 double dtrans = (t + 1 < L ? 1.0 - 2.0 * p[t + 1] : 0.0) + (t > 0 ? 1.0 - 2.0 * p[t - 1] : 0.0);
-                double dreg_dp = (w_l0 + w_trans * dtrans) / L;
+                double dreg_dp = (w0 + w_trans * dtrans) / L;
                 d_loga[n * T + t] += (float)(dreg_dp * dpa[t]);
                 d_logb[n * T + t] += (float)(dreg_dp * dpb[t]);
             }
         }
     });
+}
+
+void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const int32_t* lengths, int64_t N,
+                         int64_t T, float l, float r, float w_l0, float w_trans) {
+    cpu_kuma_regularize_rows(d_params, reg, params, lengths, nullptr, N, T, l, r, w_l0, w_trans);
 }
 
 }  // namespace mo

@@ -20,6 +20,9 @@ void cpu_hc_prob_open(float* p, const float* logalpha, const int32_t* lengths, i
                       float l, float r);
 void cpu_hc_regularize(float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths, int64_t N,
                        int64_t T, float beta, float l, float r, float w_l0, float w_trans);
+void cpu_hc_regularize_rows(float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths,
+                            const float* w_l0_rows, int64_t N, int64_t T, float beta, float l, float r, float w_l0,
+                            float w_trans);
 void cpu_kuma_sample(float* z, float* dz, const float* params, const int32_t* lengths, int64_t S, int64_t N,
                      int64_t T, float l, float r, uint64_t seed, int64_t step);
 void cpu_kuma_probs(float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N, int64_t T,
@@ -27,6 +30,13 @@ void cpu_kuma_probs(float* p0, float* p1, const float* params, const int32_t* le
 void cpu_kuma_gate(float* z, const float* params, const int32_t* lengths, int64_t N, int64_t T, float l, float r);
 void cpu_kuma_regularize(float* d_params, float* reg, const float* params, const int32_t* lengths, int64_t N,
                          int64_t T, float l, float r, float w_l0, float w_trans);
+void cpu_kuma_regularize_rows(float* d_params, float* reg, const float* params, const int32_t* lengths,
+                              const float* w_l0_rows, int64_t N, int64_t T, float l, float r, float w_l0,
+                              float w_trans);
+void cpu_rate_multiplier(float* lambda, float* cma, const float* reg, int64_t N, float rho, float eta, float alpha,
+                         float lo, float hi);
+void cpu_rate_control(float* w, float* cma, const float* reg, int64_t N, float rho, float gain, float alpha, float lo,
+                      float hi);
 void cpu_mix_forward(float* out, const float* z, const float* emb, const float* base, const int32_t* lengths,
                      int64_t S, int64_t N, int64_t T, int64_t D, int base_per_position);
 void cpu_mix_backward(float* d_theta, const float* d_out, const float* dz, const float* emb, const float* base,
@@ -122,6 +132,9 @@ int cuda_hc_prob_open(void* stream, float* p, const float* logalpha, const int32
                       float beta, float l, float r);
 int cuda_hc_regularize(void* stream, float* d_logalpha, float* reg, const float* logalpha, const int32_t* lengths,
                        int64_t N, int64_t T, float beta, float l, float r, float w_l0, float w_trans);
+int cuda_hc_regularize_rows(void* stream, float* d_logalpha, float* reg, const float* logalpha,
+                            const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float beta, float l,
+                            float r, float w_l0, float w_trans);
 int cuda_kuma_sample(void* stream, float* z, float* dz, const float* params, const int32_t* lengths, int64_t S,
                      int64_t N, int64_t T, float l, float r, uint64_t seed, int64_t step);
 int cuda_kuma_probs(void* stream, float* p0, float* p1, const float* params, const int32_t* lengths, int64_t N,
@@ -130,6 +143,13 @@ int cuda_kuma_gate(void* stream, float* z, const float* params, const int32_t* l
                    float l, float r);
 int cuda_kuma_regularize(void* stream, float* d_params, float* reg, const float* params, const int32_t* lengths,
                          int64_t N, int64_t T, float l, float r, float w_l0, float w_trans);
+int cuda_kuma_regularize_rows(void* stream, float* d_params, float* reg, const float* params,
+                              const int32_t* lengths, const float* w_l0_rows, int64_t N, int64_t T, float l, float r,
+                              float w_l0, float w_trans);
+int cuda_rate_multiplier(void* stream, float* lambda, float* cma, const float* reg, int64_t N, float rho, float eta,
+                         float alpha, float lo, float hi);
+int cuda_rate_control(void* stream, float* w, float* cma, const float* reg, int64_t N, float rho, float gain,
+                      float alpha, float lo, float hi);
 int cuda_mix_forward(void* stream, float* out, const float* z, const float* emb, const float* base,
                      const int32_t* lengths, int64_t S, int64_t N, int64_t T, int64_t D, int base_per_position);
 int cuda_mix_backward(void* stream, float* d_theta, const float* d_out, const float* dz, const float* emb,

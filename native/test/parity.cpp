@@ -394,6 +394,18 @@ void test_hard_concrete(const Shape& sh, Rng& rng, uint64_t seed) {
             compare("hc_regularize.d_logalpha" + sfx, shape, dla.h, dla.gpu(), 1e-5, 1e-4);
             compare("hc_regularize.reg" + sfx, shape, reg.h, reg.gpu(), 1e-5, 1e-4);
         }
+        {
+            // Per-row L0 weights (the target-rate multiplier), accumulating like mo_hc_regularize.
+            Both<float> dla(normals(rng, N * T));
+            Both<float> reg(N * 2);
+            Both<float> w(uniforms(rng, N, 0.0, 20.0));
+            both("mo_hc_regularize_rows", [&](mo_context* c, bool g) {
+                return mo_hc_regularize_rows(c, dla.at(g), reg.at(g), la.at(g), len.at(g), w.at(g), N, T, k.beta, k.l,
+                                             k.r, 0.3f);
+            });
+            compare("hc_regularize_rows.d_logalpha" + sfx, shape, dla.h, dla.gpu(), 1e-5, 1e-4);
+            compare("hc_regularize_rows.reg" + sfx, shape, reg.h, reg.gpu(), 1e-5, 1e-4);
+        }
     }
 }
 
@@ -450,6 +462,32 @@ void test_kuma(const Shape& sh, Rng& rng, uint64_t seed) {
         });
         compare("kuma_regularize.d_params", shape, dprm.h, dprm.gpu(), 1e-5, 1e-4);
         compare("kuma_regularize.reg", shape, reg.h, reg.gpu(), 1e-5, 1e-4);
+    }
+    {
+        Both<float> dprm(normals(rng, 2 * NT));
+        Both<float> reg(N * 2);
+        Both<float> w(uniforms(rng, N, 0.0, 20.0));
+        both("mo_kuma_regularize_rows", [&](mo_context* c, bool g) {
+            return mo_kuma_regularize_rows(c, dprm.at(g), reg.at(g), prm.at(g), len.at(g), w.at(g), N, T, l, r, 0.4f);
+        });
+        compare("kuma_regularize_rows.d_params", shape, dprm.h, dprm.gpu(), 1e-5, 1e-4);
+        compare("kuma_regularize_rows.reg", shape, reg.h, reg.gpu(), 1e-5, 1e-4);
+        // The multiplier update from that reg (column 1 is not read), in place, a few steps.
+        Both<float> lambda(uniforms(rng, N, 0.01, 10.0)), cma(uniforms(rng, N, -0.3, 0.3));
+        Both<float> rates(reg.h);
+        for (int step = 0; step < 3; ++step)
+            both("mo_rate_multiplier", [&](mo_context* c, bool g) {
+                return mo_rate_multiplier(c, lambda.at(g), cma.at(g), rates.at(g), N, 0.2f, 1.0f, 0.5f, 1e-3f, 50.0f);
+            });
+        compare("rate_multiplier.lambda", shape, lambda.h, lambda.gpu(), 1e-6, 1e-5);
+        compare("rate_multiplier.cma", shape, cma.h, cma.gpu(), 1e-6, 1e-5);
+        Both<float> wc(N), cma2(uniforms(rng, N, -0.3, 0.3));
+        for (int step = 0; step < 3; ++step)
+            both("mo_rate_control", [&](mo_context* c, bool g) {
+                return mo_rate_control(c, wc.at(g), cma2.at(g), rates.at(g), N, 0.2f, 100.0f, 0.5f, -50.0f, 50.0f);
+            });
+        compare("rate_control.w", shape, wc.h, wc.gpu(), 1e-5, 1e-5);
+        compare("rate_control.cma", shape, cma2.h, cma2.gpu(), 1e-6, 1e-5);
     }
 }
 

@@ -241,6 +241,7 @@ public final class Explainer implements AutoCloseable {
         }
         float[] certified = ws.certify(binary);
         float[] traceValues = ws.trace();
+        int traceWidth = ws.traceWidth();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         List<Explanation> out = new ArrayList<>(n);
@@ -260,7 +261,7 @@ public final class Explainer implements AutoCloseable {
             }
             out.add(new Explanation(words, g, pk, sel, Explanation.spansOf(words, sel), model.labels(), predicted[k],
                     target[k], pr, certified[k * c + target[k]], certified[(n + k) * c + target[k]],
-                    traceOf(traceValues, k, n, steps), seconds));
+                    traceOf(traceValues, traceWidth, k, n, steps), seconds));
         }
         return out;
     }
@@ -308,15 +309,17 @@ public final class Explainer implements AutoCloseable {
         return (int) Math.max(size, Math.min(rounded, cap));
     }
 
-    private List<Explanation.Step> traceOf(float[] trace, int k, int n, int steps) {
+    /** Text k's steps from the trace rows of {@code width} values (see Workspace#trace). */
+    private List<Explanation.Step> traceOf(float[] trace, int width, int k, int n, int steps) {
         List<Explanation.Step> out = new ArrayList<>(steps);
         for (int step = 0; step < steps; step++) {
-            int o = step * 4 * n;
+            int o = step * width;
             double suff = trace[o + 2 * k], comp = trace[o + 2 * k + 1];
             double l0 = trace[o + 2 * n + 2 * k], tr = trace[o + 2 * n + 2 * k + 1];
+            double sparsity = config.hasTargetRate() ? trace[o + 4 * n + k] : config.sparsityWeight();
             double total = config.sufficiencyWeight() * suff + config.comprehensivenessWeight() * comp
-                    + config.sparsityWeight() * l0 + config.contiguityWeight() * tr;
-            out.add(new Explanation.Step(total, suff, comp, l0, tr));
+                    + sparsity * l0 + config.contiguityWeight() * tr;
+            out.add(new Explanation.Step(total, suff, comp, l0, tr, sparsity));
         }
         return out;
     }

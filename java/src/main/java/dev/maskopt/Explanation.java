@@ -49,9 +49,11 @@ public record Explanation(
      * @param comprehensivenessLoss -log(1 - p_y(drop))
      * @param expectedL0 expected number of open gates divided by the length
      * @param expectedTransitions expected number of open/closed changes divided by the length
+     * @param sparsityWeight the weight of {@code expectedL0} in this step's objective: the configured sparsity weight,
+     *     or, with a target rate, the text's weight at this step (see {@link ExplainerConfig})
      */
     public record Step(double objective, double sufficiencyLoss, double comprehensivenessLoss, double expectedL0,
-            double expectedTransitions) {}
+            double expectedTransitions, double sparsityWeight) {}
 
     public Explanation {
         words = List.copyOf(words);
@@ -118,6 +120,23 @@ public record Explanation(
             k += b ? 1 : 0;
         }
         return k;
+    }
+
+    /** The share of the words in the rationale: {@link #rationaleSize} / number of words. */
+    public double rationaleShare() {
+        return words.isEmpty() ? 0 : (double) rationaleSize() / words.size();
+    }
+
+    /**
+     * The expected selection rate of the optimized gates: the mean of {@link #keepProbabilities} (E[L0] / length, the
+     * quantity a target rate constrains).
+     */
+    public double expectedSelectionRate() {
+        double sum = 0;
+        for (double p : keepProbabilities) {
+            sum += p;
+        }
+        return keepProbabilities.length == 0 ? 0 : sum / keepProbabilities.length;
     }
 
     /** The rationale words, in order. */

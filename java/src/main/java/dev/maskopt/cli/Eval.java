@@ -72,6 +72,11 @@ final class Eval implements Callable<Integer> {
     @Option(names = "--sparsity", description = "maskopt expected-L0 weight (default ${DEFAULT-VALUE})")
     double sparsity = ExplainerConfig.defaults().sparsityWeight();
 
+    @Option(names = "--target-rate", description = "maskopt's target selection rate: a fraction of the words in (0, 1], "
+            + "or 'human': per document, the human rationale's share of its words (an oracle length; the row is "
+            + "labelled 'maskopt @ human rate'). Default: none (the fixed --sparsity weight)")
+    String targetRate;
+
     @Option(names = "--gate", description = "HARD_CONCRETE or HARD_KUMA (default ${DEFAULT-VALUE})")
     Gate gate = ExplainerConfig.defaults().gate();
 
@@ -94,6 +99,13 @@ final class Eval implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (targetRate != null && !targetRate.trim().equalsIgnoreCase("human")) {
+            double rate = parseRate();
+            if (!(rate > 0 && rate <= 1)) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--target-rate must be in (0, 1] or 'human' (got " + targetRate + ")");
+            }
+        }
         EraserDataset dataset = EraserDataset.open(data);
         java.util.function.ToIntFunction<String> labelOf = label -> label.equals("POS") ? 1 : 0;
         try (Device device = Device.auto()) {
@@ -138,12 +150,30 @@ final class Eval implements Callable<Integer> {
         return report;
     }
 
+    private double parseRate() {
+        try {
+            return Double.parseDouble(targetRate.trim());
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--target-rate must be a number in (0, 1] or 'human' (got '" + targetRate + "')");
+        }
+    }
+
     private Evaluation.Method method(String name, Classifier model, EraserDataset dataset) {
         int lime = (int) Math.max(10, Math.round(1000 * perturbations));
         int shapley = (int) Math.max(1, Math.round(25 * perturbations));
         return switch (name) {
-            case "maskopt" -> EvalMethods.maskopt(ExplainerConfig.builder().optGate(gate).optSteps(steps).optSamples(samples)
-                    .optSparsityWeight(sparsity).build());
+            case "maskopt" -> {
+                ExplainerConfig cfg = ExplainerConfig.builder().optGate(gate).optSteps(steps).optSamples(samples)
+                        .optSparsityWeight(sparsity).build();
+                if (targetRate == null) {
+                    yield EvalMethods.maskopt(cfg);
+                }
+                if (targetRate.trim().equalsIgnoreCase("human")) {
+                    yield EvalMethods.maskoptAtHumanRate(cfg);
+                }
+                yield EvalMethods.maskopt(cfg.toBuilder().optTargetRate(parseRate()).build());
+            }
             case "random" -> EvalMethods.scores(name, RandomAttribution.create());
             case "saliency-l2" -> EvalMethods.scores(name, Saliency.create().withReduction(Reduction.L2));
             case "saliency-mean" -> EvalMethods.scores(name, Saliency.create().withReduction(Reduction.MEAN));

@@ -31,6 +31,30 @@ public final class EvalMethods {
         };
     }
 
+    /**
+     * The mask optimizer with a target selection rate per document: the human rationale's share of the words (an
+     * oracle length, like the "@ oracle k" rows), otherwise as {@link #maskopt}.
+     */
+    public static Evaluation.Method maskoptAtHumanRate(ExplainerConfig config) {
+        return new Evaluation.Method() {
+            @Override
+            public String name() {
+                return "maskopt @ human rate";
+            }
+
+            @Override
+            public Evaluation.Output explain(Classifier model, Encoding text, int target) {
+                throw new UnsupportedOperationException(name() + " needs the human rationale's length");
+            }
+
+            @Override
+            public Evaluation.Output explain(Classifier model, Encoding text, int target, int oracleWords) {
+                double rate = Math.min(1.0, (double) oracleWords / text.words().size());
+                return maskopt(config.toBuilder().optTargetRate(rate).build()).explain(model, text, target);
+            }
+        };
+    }
+
     public static Evaluation.Method scores(String name, Attributor attributor) {
         return new Evaluation.Method() {
             @Override

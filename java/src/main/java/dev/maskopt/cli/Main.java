@@ -48,6 +48,10 @@ public final class Main implements Runnable {
         @Option(names = "--sparsity", description = "weight of the expected L0 term (default ${DEFAULT-VALUE})")
         double sparsity = ExplainerConfig.defaults().sparsityWeight();
 
+        @Option(names = "--target-rate", description = "select about this fraction of the words, in (0, 1]: the "
+                + "sparsity weight then adapts per text (default: none, the fixed --sparsity weight)")
+        Double targetRate;
+
         @Option(names = "--gate", description = "HARD_CONCRETE or HARD_KUMA (default ${DEFAULT-VALUE})")
         Gate gate = ExplainerConfig.defaults().gate();
 
@@ -77,6 +81,10 @@ public final class Main implements Runnable {
                             + "torchscript/target/maskopt-torchscript-cli.jar explain --torchscript ...");
                 }
             }
+            if (targetRate != null && !(targetRate > 0 && targetRate <= 1)) {
+                throw new picocli.CommandLine.ParameterException(new CommandLine(this),
+                        "--target-rate must be in (0, 1] (got " + targetRate + ")");
+            }
             String input = text != null ? text
                     : file != null ? java.nio.file.Files.readString(file)
                     : new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
@@ -84,7 +92,7 @@ public final class Main implements Runnable {
                 throw new picocli.CommandLine.ParameterException(new CommandLine(this), "no text to explain");
             }
             ExplainerConfig cfg = ExplainerConfig.builder().optGate(gate).optSteps(steps).optSamples(samples)
-                    .optSparsityWeight(sparsity).build();
+                    .optSparsityWeight(sparsity).optTargetRate(targetRate != null ? targetRate : Double.NaN).build();
             boolean color = !noColor && System.console() != null && System.getenv("NO_COLOR") == null;
             try (Device device = Device.auto();
                     dev.maskopt.Classifier model = provider != null ? provider.open(torchscript, vocab, device)
@@ -108,6 +116,8 @@ public final class Main implements Runnable {
                     root.set("rationale", mapper.valueToTree(e.rationaleWords()));
                     root.put("sufficiency", e.sufficiency());
                     root.put("comprehensiveness", e.comprehensiveness());
+                    root.put("expected_selection_rate", e.expectedSelectionRate());
+                    root.put("rationale_share", e.rationaleShare());
                     root.put("seconds", e.seconds());
                     root.put("backend", device.backend().toString());
                     System.out.println(mapper.writeValueAsString(root));
@@ -118,6 +128,8 @@ public final class Main implements Runnable {
                     System.out.printf("rationale: %s%n", e.spans().stream().map(dev.maskopt.Span::text).toList());
                     System.out.printf("sufficiency %.3f (lower is better), comprehensiveness %.3f (higher is better)%n",
                             e.sufficiency(), e.comprehensiveness());
+                    System.out.printf("selected %d of %d words (%.0f%%); expected selection rate %.3f%n",
+                            e.rationaleSize(), e.words().size(), 100 * e.rationaleShare(), e.expectedSelectionRate());
                     StringBuilder gates = new StringBuilder("gates:");
                     for (int k = 0; k < e.words().size(); k++) {
                         gates.append(String.format(" %s=%.2f", e.words().get(k), e.gates()[k]));

@@ -37,6 +37,14 @@ public final class Evaluation {
 
         /** Scores for the words of {@code text} explaining class {@code target} (higher = more important). */
         Output explain(Classifier model, Encoding text, int target);
+
+        /**
+         * As {@link #explain(Classifier, Encoding, int)}, told the oracle length: the number of words in the human
+         * rationale (at least 1). Methods that do not use it need not override this.
+         */
+        default Output explain(Classifier model, Encoding text, int target, int oracleWords) {
+            return explain(model, text, target);
+        }
     }
 
     /**
@@ -108,7 +116,7 @@ public final class Evaluation {
                     doc.annotationId(), human.length, model.labels().get(target), full[target]));
             for (Method method : methods) {
                 long t0 = System.nanoTime();
-                Output out = method.explain(model, text, target);
+                Output out = method.explain(model, text, target, k);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 check(out, human.length, method.name());
                 boolean[] oracle = TopK.select(out.scores(), k);

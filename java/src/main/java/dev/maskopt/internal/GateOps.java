@@ -61,6 +61,23 @@ public final class GateOps {
         }
     }
 
+    /**
+     * As {@link #regularize} with the L0 weight of row k read from {@code weights} [N] at {@code weightOffset} (the
+     * target rate's multipliers, on the device).
+     */
+    public void regularizeRows(Tensor dTheta, Tensor out, long regOffset, Tensor theta, Tensor lengths, Tensor weights,
+            long weightOffset, int n, int t) {
+        float wc = (float) cfg.contiguityWeight();
+        if (cfg.gate() == Gate.HARD_CONCRETE) {
+            check(NativeCore.mo_hc_regularize_rows(ctx(theta.device()), f(dTheta), f(out, regOffset), f(theta),
+                    i(lengths), f(weights, weightOffset), n, t, (float) cfg.temperature(), l, r, wc),
+                    "hc_regularize_rows");
+        } else {
+            check(NativeCore.mo_kuma_regularize_rows(ctx(theta.device()), f(dTheta), f(out, regOffset), f(theta),
+                    i(lengths), f(weights, weightOffset), n, t, l, r, wc), "kuma_regularize_rows");
+        }
+    }
+
     /** Deterministic gates z [N,T] and keep probabilities P(z != 0) [N,T]. */
     public void decode(Tensor z, Tensor pKeep, Tensor scratch, Tensor theta, Tensor lengths, int n, int t) {
         if (cfg.gate() == Gate.HARD_CONCRETE) {

@@ -128,6 +128,10 @@ public final class NativeCore {
             @Const FloatPointer logalpha, @Const IntPointer lengths, long N, long T, float beta, float l, float r,
             float wL0, float wTrans);
 
+    public static native int mo_hc_regularize_rows(Context ctx, FloatPointer dLogalpha, FloatPointer reg,
+            @Const FloatPointer logalpha, @Const IntPointer lengths, @Const FloatPointer wL0Rows, long N, long T,
+            float beta, float l, float r, float wTrans);
+
     // ---- HardKuma
     public static native int mo_kuma_sample(Context ctx, FloatPointer z, FloatPointer dz, @Const FloatPointer params,
             @Const IntPointer lengths, long S, long N, long T, float l, float r, @Cast("uint64_t") long seed,
@@ -142,6 +146,17 @@ public final class NativeCore {
     public static native int mo_kuma_regularize(Context ctx, FloatPointer dParams, FloatPointer reg,
             @Const FloatPointer params, @Const IntPointer lengths, long N, long T, float l, float r, float wL0,
             float wTrans);
+
+    public static native int mo_kuma_regularize_rows(Context ctx, FloatPointer dParams, FloatPointer reg,
+            @Const FloatPointer params, @Const IntPointer lengths, @Const FloatPointer wL0Rows, long N, long T,
+            float l, float r, float wTrans);
+
+    // ---- target selection rate
+    public static native int mo_rate_multiplier(Context ctx, FloatPointer lambda, FloatPointer cma,
+            @Const FloatPointer reg, long N, float rho, float eta, float alpha, float lo, float hi);
+
+    public static native int mo_rate_control(Context ctx, FloatPointer w, FloatPointer cma, @Const FloatPointer reg,
+            long N, float rho, float gain, float alpha, float lo, float hi);
 
     // ---- mix
     public static native int mo_mix_forward(Context ctx, FloatPointer out, @Const FloatPointer z,

@@ -30,8 +30,9 @@ import java.util.function.IntConsumer;
  *
  * <p>The step: sample gates with the noise of the step held by an on-device counter; gather them onto tokens; mix
  * keep and drop inputs; forward; objective (losses to a scratch row); backward; mix backward; word sums;
- * regularizer (to the scratch row); copy the scratch row to trace[step]; advance the counter; Adam. No value in it
- * depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
+ * regularizer (to the scratch row); copy the scratch row to trace[step]; with a target rate, set the next step's
+ * sparsity weights from this step's selection rates (kept in the scratch row, so the trace records them); advance
+ * the counter; Adam. No value in it depends on the host, so on CUDA it is recorded once in a graph and replayed. The graph holds raw addresses of this
  * workspace's tensors (fixed for its life), of the inputs and baselines it mixes (the workspace's own, or the
  * caller's tensors read in place) and of the model's weights and internal buffers, so it is replayed only while the
  * inputs and baselines are at the addresses it recorded and {@link Classifier#bufferGeneration} has the value it had
@@ -63,8 +64,10 @@ public final class Workspace implements AutoCloseable {
     // [P,S,N,W]; token gates [S,N,T], [P,S,N,T]; token gradients [P,N,T]; the model's batch and its gradient
     // [2SN,T,D]; logits, their gradient and probabilities [2SN,C].
     private final Tensor theta, m, v, dTheta, zWord, dzWord, z, dz, dThetaToken, mixed, dMixed, logits, dLogits, probs;
-    // Losses and regularizers of the current step [2,N,2], the record of all steps [steps,2,N,2], the counter [1].
-    private final Tensor scratch, trace, step;
+    // Losses and regularizers of the current step [2,N,2] (then, with a target rate, the sparsity weights [N]), the
+    // record of all steps [steps, row], the counter [1]; with a target rate, the moving average of the rate excess [N].
+    private final Tensor scratch, trace, step, constraintAverage;
+    private final int row;
     // Deterministic gates, keep probabilities and scratch [N,W].
     private final Tensor zDet, pKeep, pScratch;
     private CudaGraph graph;
@@ -115,9 +118,11 @@ public final class Workspace implements AutoCloseable {
             logits = own(dev.floats(rows, c));
             dLogits = own(dev.floats(rows, c));
             probs = own(dev.floats(rows, c));
-            scratch = own(dev.floats(2, n, 2));
-            trace = own(dev.floats(steps, 2, n, 2));
+            row = config.hasTargetRate() ? 5 * n : 4 * n;
+            scratch = own(dev.floats(row));
+            trace = own(dev.floats(steps, row));
             step = own(dev.longs(1));
+            constraintAverage = config.hasTargetRate() ? own(dev.floats(n)) : null;
             zDet = own(dev.floats(n, w));
             pKeep = own(dev.floats(n, w));
             pScratch = own(dev.floats(n, w));
@@ -297,6 +302,10 @@ public final class Workspace implements AutoCloseable {
         m.fill(0f);
         v.fill(0f);
         step.copyFrom(new long[] {0});
+        if (config.hasTargetRate()) { // every text's first step uses the sparsity weight
+            check(NativeCore.mo_fill(ctx(dev), f(scratch, 4L * n), (float) config.sparsityWeight(), n), "fill");
+            constraintAverage.fill(0f);
+        }
         int every = progress == null ? steps : Math.max(1, (steps + PROGRESS_CALLS - 1) / PROGRESS_CALLS);
         for (int done = 0; done < steps; ) {
             int next = Math.min(steps, done + every);
@@ -338,10 +347,18 @@ public final class Workspace implements AutoCloseable {
         return out;
     }
 
-    /** Per step: (sufficiency, comprehensiveness) [N,2], then (expected L0, expected transitions) [N,2]. */
+    /**
+     * Per step, {@link #traceWidth} values: (sufficiency, comprehensiveness) [N,2], then (expected L0, expected
+     * transitions) [N,2], then, with a target rate, the sparsity weight the step used [N].
+     */
     public float[] trace() {
         ensureOpen();
         return trace.toFloatArray();
+    }
+
+    /** Values per step in {@link #trace}: 4 N, or 5 N with a target rate. */
+    public int traceWidth() {
+        return row;
     }
 
     /** Releases the buffers and the graph. Idempotent. */
@@ -426,8 +443,17 @@ public final class Workspace implements AutoCloseable {
         check(NativeCore.mo_mix_backward(cx, f(dThetaToken), f(dMixed), f(dz), f(inputs), f(baselines), i(lens), p, s,
                 n, t, d, per()), "mix_backward");
         check(NativeCore.mo_segment_sum(cx, f(dTheta), f(dThetaToken), i(group), i(lens), p, n, t, w), "segment_sum");
-        gates.regularize(dTheta, scratch, 2L * n, theta, wordLens, n, w);
-        check(NativeCore.mo_trace_write(cx, f(trace), f(scratch), i64(step), steps, 4L * n), "trace_write");
+        if (config.hasTargetRate()) {
+            gates.regularizeRows(dTheta, scratch, 2L * n, theta, wordLens, scratch, 4L * n, n, w);
+        } else {
+            gates.regularize(dTheta, scratch, 2L * n, theta, wordLens, n, w);
+        }
+        check(NativeCore.mo_trace_write(cx, f(trace), f(scratch), i64(step), steps, row), "trace_write");
+        if (config.hasTargetRate()) { // the sparsity weights of the next step, from this step's selection rates
+            check(NativeCore.mo_rate_control(cx, f(scratch, 4L * n), f(constraintAverage), f(scratch, 2L * n), n,
+                    (float) config.targetRate(), (float) config.rateGain(), (float) config.rateSmoothing(),
+                    (float) -ExplainerConfig.MAX_RATE_WEIGHT, (float) ExplainerConfig.MAX_RATE_WEIGHT), "rate_control");
+        }
         check(NativeCore.mo_step_increment(cx, i64(step)), "step_increment");
         check(NativeCore.mo_adam_update_at(cx, f(theta), f(m), f(v), f(dTheta), (long) p * n * w,
                 (float) config.learningRate(), (float) config.beta1(), (float) config.beta2(),

@@ -50,20 +50,32 @@ class EvaluationTest {
             var vocab = PlantedTask.vocabulary();
             try (CnnClassifier model = CnnClassifier.create(dev, vocab, PlantedTask.embeddings(vocab, 16, 1), 16,
                     PlantedTask.LABELS, CnnClassifier.DEFAULT_WIDTHS, 8, 40, 1)) {
+                List<Integer> oracleWords = new ArrayList<>();
                 List<Evaluation.Method> methods = List.of(
                         EvalMethods.maskopt(ExplainerConfig.builder().optSteps(5).optSamples(2).build()),
                         EvalMethods.scores("random", RandomAttribution.create()),
                         EvalMethods.scores("saliency", Saliency.create()),
                         EvalMethods.scores("occlusion", Occlusion.create()),
-                        humanRationale(examples));
+                        humanRationale(examples),
+                        EvalMethods.maskoptAtHumanRate(ExplainerConfig.builder().optSteps(5).optSamples(2).build()),
+                        oracleRecorder(oracleWords));
                 List<String> progress = new ArrayList<>();
                 Report r = Evaluation.run(model, "cnn", "random weights", l -> l.equals("POS") ? 1 : 0,
                         EraserDataset.open(dir), "test", methods,
                         new Evaluation.Settings(Removal.BASELINE, Faithfulness.Levels.ERASER, 5, dir.resolve("out")),
                         progress::add);
                 assertEquals(5, progress.size(), "one progress line per document");
-                assertEquals(List.of("maskopt", "maskopt @ oracle k", "random", "saliency", "occlusion", "human"),
+                assertEquals(List.of("maskopt", "maskopt @ oracle k", "random", "saliency", "occlusion", "human",
+                        "maskopt @ human rate", "maskopt @ human rate @ oracle k", "recorder"),
                         r.methods().stream().map(Report.Method::name).toList());
+                // methods are told the human rationale's length (at least 1)
+                for (int k = 0; k < 5; k++) {
+                    int planted = 0;
+                    for (boolean b : examples.get(k).planted()) {
+                        planted += b ? 1 : 0;
+                    }
+                    assertEquals(Math.max(1, planted), oracleWords.get(k), "oracle length of document " + k);
+                }
                 assertEquals(5, r.documents().size());
                 for (Report.Method m : r.methods()) {
                     for (String key : List.of("comprehensiveness", "sufficiency", "comp_aopc", "token_f1", "auprc",
@@ -88,6 +100,28 @@ class EvaluationTest {
             }
         }
         }
+
+    /** Uniform scores; records the oracle lengths it is told. */
+    private static Evaluation.Method oracleRecorder(List<Integer> seen) {
+        return new Evaluation.Method() {
+            @Override
+            public String name() {
+                return "recorder";
+            }
+
+            @Override
+            public Evaluation.Output explain(dev.maskopt.Classifier model, dev.maskopt.Encoding text, int target) {
+                throw new AssertionError("the evaluation passes the oracle length");
+            }
+
+            @Override
+            public Evaluation.Output explain(dev.maskopt.Classifier model, dev.maskopt.Encoding text, int target,
+                    int oracle) {
+                seen.add(oracle);
+                return new Evaluation.Output(new double[text.words().size()], null);
+            }
+        };
+    }
 
     /** An explainer that returns the planted cues as its scores: the human rationale itself. */
     private static Evaluation.Method humanRationale(List<PlantedTask.Example> examples) {

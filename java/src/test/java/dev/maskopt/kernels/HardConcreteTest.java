@@ -27,7 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Hard-concrete gates: mo_hc_sample, mo_hc_gate, mo_hc_prob_open, mo_hc_regularize. */
+/** Hard-concrete gates: mo_hc_sample, mo_hc_gate, mo_hc_prob_open, mo_hc_regularize, mo_hc_regularize_rows. */
 class HardConcreteTest {
     /** (beta, l, r): Louizos et al.'s constants, and a colder, asymmetric stretch. */
     static final float[][] HYPER = {{2f / 3, -0.1f, 1.1f}, {0.3f, -0.2f, 1.05f}};
@@ -107,7 +107,77 @@ class HardConcreteTest {
         }
     }
 
+    /**
+     * Per-row L0 weights (mixed signs, a zero): d_logalpha and reg match the double reference, padding keeps its
+     * initial values; a reg output poisoned with NaN is fully written.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void regularizeRowsMatchesReference(Backend backend, KernelCheck.Shape sh) {
+        int N = sh.N(), T = sh.T();
+        Random rng = new Random(191 + sh.T() * 3L + sh.N());
+        int[] len = KernelCheck.lengths(rng, sh);
+        float[] logalpha = KernelCheck.uniform(rng, N * T, -4, 4);
+        float[] init = KernelCheck.gaussian(rng, N * T, 1);
+        float[] rows = KernelCheck.uniform(rng, N, -2, 30);
+        rows[0] = 0f;
+        try (Device dev = KernelCheck.open(backend)) {
+            for (float[] h : HYPER) {
+                float wTrans = 0.8f;
+                float[][] got = regularizeRows(dev, init, logalpha, len, rows, N, T, h[0], h[1], h[2], wTrans);
+                double[][] ref = Reference.hcRegularizeRows(d(init), d(logalpha), len, d(rows), N, T, h[0], h[1], h[2],
+                        wTrans);
+                assertClose("hc_regularize_rows reg", ref[0], got[1], ATOL, RTOL);
+                assertClose("hc_regularize_rows d_logalpha", ref[1], got[0], ATOL, RTOL);
+                assertPadding("hc_regularize_rows d_logalpha padding", got[0], init, len, N, T, 1);
+                float[][] again = regularizeRows(dev, init, logalpha, len, rows, N, T, h[0], h[1], h[2], wTrans);
+                assertBitsEqual("hc_regularize_rows rerun", got[0], again[0]);
+            }
+        }
+    }
+
+    /** The same weight in every row gives mo_hc_regularize's bits (one implementation behind both). */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void regularizeRowsWithOneWeightIsRegularize(Backend backend, KernelCheck.Shape sh) {
+        int N = sh.N(), T = sh.T();
+        Random rng = new Random(7 + sh.T());
+        int[] len = KernelCheck.lengths(rng, sh);
+        float[] logalpha = KernelCheck.uniform(rng, N * T, -4, 4);
+        float[] init = KernelCheck.gaussian(rng, N * T, 1);
+        float[] rows = new float[N];
+        Arrays.fill(rows, 3.7f);
+        try (Device dev = KernelCheck.open(backend)) {
+            float[][] a = regularize(dev, init, logalpha, len, N, T, 2f / 3, -0.1f, 1.1f, 3.7f, 0.4f);
+            float[][] b = regularizeRows(dev, init, logalpha, len, rows, N, T, 2f / 3, -0.1f, 1.1f, 0.4f);
+            assertBitsEqual("d_logalpha", a[0], b[0]);
+            assertBitsEqual("reg", a[1], b[1]);
+        }
+    }
+
     // ---- the reference's own gradients, by central differences in double ---------------------------
+
+    @Test
+    void referenceRegularizeRowsGradientMatchesFiniteDifferences() {
+        Random rng = new Random(16);
+        int N = 5, T = 8;
+        int[] len = {1, 8, 4, 2, 7};
+        double[] logalpha = d(KernelCheck.uniform(rng, N * T, -3, 3));
+        double[] rows = {0.3, 12.0, -1.5, 0.0, 4.0};
+        for (float[] h : HYPER) {
+            double wTrans = 0.9;
+            double[] zero = new double[N * T];
+            double[] analytic = Reference.hcRegularizeRows(zero, logalpha, len, rows, N, T, h[0], h[1], h[2],
+                    wTrans)[1];
+            double[] fd = KernelCheck.numericGradient(la -> {
+                double[] reg = Reference.hcRegularizeRows(zero, la, len, rows, N, T, h[0], h[1], h[2], wTrans)[0];
+                double sum = 0;
+                for (int n = 0; n < N; n++) sum += rows[n] * reg[2 * n] + wTrans * reg[2 * n + 1];
+                return sum;
+            }, logalpha, 1e-5);
+            KernelCheck.assertClose("reference d reg / d logalpha (rows) vs FD", fd, analytic, 1e-9, 1e-6, null);
+        }
+    }
 
     @Test
     void referenceSampleGradientMatchesFiniteDifferences() {
@@ -263,6 +333,18 @@ class HardConcreteTest {
         check(NativeCore.mo_hc_prob_open(ctx(dev), f(p), f(la), i(lens), N, T, beta, l, r), "hc_prob_open");
         float[] out = p.toFloatArray();
         closeAll(la, lens, p);
+        return out;
+    }
+
+    /** {d_logalpha (init + contribution), reg [N,2]} with the L0 weights per row. */
+    static float[][] regularizeRows(Device dev, float[] init, float[] logalpha, int[] len, float[] rows, int N, int T,
+            float beta, float l, float r, float wTrans) {
+        Tensor la = dev.upload(logalpha, N, T), lens = dev.upload(len, N), w = dev.upload(rows, N);
+        Tensor dla = dev.upload(init, N, T), reg = poison(dev, N, 2);
+        check(NativeCore.mo_hc_regularize_rows(ctx(dev), f(dla), f(reg), f(la), i(lens), f(w), N, T, beta, l, r,
+                wTrans), "hc_regularize_rows");
+        float[][] out = {dla.toFloatArray(), reg.toFloatArray()};
+        closeAll(la, lens, w, dla, reg);
         return out;
     }
 

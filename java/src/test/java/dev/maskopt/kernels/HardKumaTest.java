@@ -27,7 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** HardKuma gates: mo_kuma_sample, mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize. */
+/** HardKuma gates: mo_kuma_sample, mo_kuma_probs, mo_kuma_gate, mo_kuma_regularize, mo_kuma_regularize_rows. */
 class HardKumaTest {
     /** (l, r): Bastings et al.'s stretch, and an asymmetric one. */
     static final float[][] STRETCH = {{-0.1f, 1.1f}, {-0.2f, 1.05f}};
@@ -122,6 +122,73 @@ class HardKumaTest {
                 float[][] again = regularize(dev, init, params, len, N, T, h[0], h[1], wL0, wTrans);
                 assertBitsEqual("kuma_regularize rerun", got[0], again[0]);
             }
+        }
+    }
+
+    /** Per-row L0 weights (mixed signs, a zero) against the double reference; padding untouched; reg poisoned. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void regularizeRowsMatchesReference(Backend backend, KernelCheck.Shape sh) {
+        int N = sh.N(), T = sh.T();
+        Random rng = new Random(291 + sh.T() * 5L + sh.N());
+        int[] len = KernelCheck.lengths(rng, sh);
+        float[] params = randomParams(rng, N, T);
+        float[] init = KernelCheck.gaussian(rng, 2 * N * T, 1);
+        float[] rows = KernelCheck.uniform(rng, N, -2, 30);
+        rows[N - 1] = 0f;
+        try (Device dev = KernelCheck.open(backend)) {
+            for (float[] h : STRETCH) {
+                float wTrans = 0.8f;
+                float[][] got = regularizeRows(dev, init, params, len, rows, N, T, h[0], h[1], wTrans);
+                double[][] ref = Reference.kumaRegularizeRows(d(init), d(params), len, d(rows), N, T, h[0], h[1],
+                        wTrans);
+                assertClose("kuma_regularize_rows reg", ref[0], got[1], ATOL, RTOL);
+                assertClose("kuma_regularize_rows d_params", ref[1], got[0], ATOL, RTOL);
+                assertPadding("kuma_regularize_rows d_params padding", got[0], init, len, N, T, 1);
+                float[][] again = regularizeRows(dev, init, params, len, rows, N, T, h[0], h[1], wTrans);
+                assertBitsEqual("kuma_regularize_rows rerun", got[0], again[0]);
+            }
+        }
+    }
+
+    /** The same weight in every row gives mo_kuma_regularize's bits (one implementation behind both). */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void regularizeRowsWithOneWeightIsRegularize(Backend backend, KernelCheck.Shape sh) {
+        int N = sh.N(), T = sh.T();
+        Random rng = new Random(17 + sh.T());
+        int[] len = KernelCheck.lengths(rng, sh);
+        float[] params = randomParams(rng, N, T);
+        float[] init = KernelCheck.gaussian(rng, 2 * N * T, 1);
+        float[] rows = new float[N];
+        java.util.Arrays.fill(rows, 3.7f);
+        try (Device dev = KernelCheck.open(backend)) {
+            float[][] a = regularize(dev, init, params, len, N, T, -0.1f, 1.1f, 3.7f, 0.4f);
+            float[][] b = regularizeRows(dev, init, params, len, rows, N, T, -0.1f, 1.1f, 0.4f);
+            assertBitsEqual("d_params", a[0], b[0]);
+            assertBitsEqual("reg", a[1], b[1]);
+        }
+    }
+
+    @Test
+    void referenceRegularizeRowsGradientMatchesFiniteDifferences() {
+        Random rng = new Random(19);
+        int N = 5, T = 8, NT = N * T;
+        int[] len = {1, 8, 4, 2, 7};
+        double[] params = d(KernelCheck.uniform(rng, 2 * NT, -2, 2));
+        double[] rows = {0.3, 12.0, -1.5, 0.0, 4.0};
+        for (float[] h : STRETCH) {
+            double wTrans = 0.9;
+            double[] analytic = Reference.kumaRegularizeRows(new double[2 * NT], params, len, rows, N, T, h[0], h[1],
+                    wTrans)[1];
+            double[] fd = KernelCheck.numericGradient(x -> {
+                double[] reg = Reference.kumaRegularizeRows(new double[2 * NT], x, len, rows, N, T, h[0], h[1],
+                        wTrans)[0];
+                double sum = 0;
+                for (int n = 0; n < N; n++) sum += rows[n] * reg[2 * n] + wTrans * reg[2 * n + 1];
+                return sum;
+            }, params, 1e-5);
+            KernelCheck.assertClose("reference d reg / d (log a, log b) (rows) vs FD", fd, analytic, 1e-9, 1e-6, null);
         }
     }
 
@@ -379,6 +446,18 @@ class HardKumaTest {
         check(NativeCore.mo_kuma_gate(ctx(dev), f(z), f(p), i(lens), N, T, l, r), "kuma_gate");
         float[] out = z.toFloatArray();
         closeAll(p, lens, z);
+        return out;
+    }
+
+    /** {d_params [2,N,T] (init + contribution), reg [N,2]} with the L0 weights per row. */
+    static float[][] regularizeRows(Device dev, float[] init, float[] params, int[] len, float[] rows, int N, int T,
+            float l, float r, float wTrans) {
+        Tensor p = dev.upload(params, 2, N, T), lens = dev.upload(len, N), w = dev.upload(rows, N);
+        Tensor dp = dev.upload(init, 2, N, T), reg = poison(dev, N, 2);
+        check(NativeCore.mo_kuma_regularize_rows(ctx(dev), f(dp), f(reg), f(p), i(lens), f(w), N, T, l, r, wTrans),
+                "kuma_regularize_rows");
+        float[][] out = {dp.toFloatArray(), reg.toFloatArray()};
+        closeAll(p, lens, w, dp, reg);
         return out;
     }
 

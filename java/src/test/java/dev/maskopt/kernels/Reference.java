@@ -173,12 +173,31 @@ final class Reference {
         return regularize(dInit, p, new double[][] {dp}, lengths, N, T, wL0, wTrans);
     }
 
+    /** hcRegularize with the L0 weight of row n = wL0Rows[n] (mo_hc_regularize_rows). */
+    static double[][] hcRegularizeRows(double[] dInit, double[] logalpha, int[] lengths, double[] wL0Rows, int N,
+            int T, double beta, double l, double r, double wTrans) {
+        double[] p = new double[N * T], dp = new double[N * T];
+        for (int i = 0; i < N * T; i++) {
+            p[i] = hcProbOpen(logalpha[i], beta, l, r);
+            dp[i] = p[i] * (1 - p[i]);
+        }
+        return regularize(dInit, p, new double[][] {dp}, lengths, N, T, wL0Rows, wTrans);
+    }
+
     /**
      * The expected-L0 and expected-transition terms shared by both gates, given p_t = P(z_t != 0) and the
      * derivatives dp[k] of p w.r.t. each of the P parameters. Returns {reg [N,2], d [P,N,T]}.
      */
     static double[][] regularize(double[] dInit, double[] p, double[][] dp, int[] lengths, int N, int T, double wL0,
             double wTrans) {
+        double[] rows = new double[N];
+        java.util.Arrays.fill(rows, wL0);
+        return regularize(dInit, p, dp, lengths, N, T, rows, wTrans);
+    }
+
+    /** As above with the L0 weight of row n = wL0Rows[n]. */
+    static double[][] regularize(double[] dInit, double[] p, double[][] dp, int[] lengths, int N, int T,
+            double[] wL0Rows, double wTrans) {
         double[] reg = new double[2 * N];
         double[] d = dInit.clone();
         for (int n = 0; n < N; n++) {
@@ -194,7 +213,7 @@ final class Reference {
                 double dTrans = 0;
                 if (t > 0) dTrans += 1 - 2 * p[o + t - 1];
                 if (t + 1 < len) dTrans += 1 - 2 * p[o + t + 1];
-                double dRegDp = (wL0 + wTrans * dTrans) / len;
+                double dRegDp = (wL0Rows[n] + wTrans * dTrans) / len;
                 for (int k = 0; k < dp.length; k++) d[k * N * T + o + t] += dRegDp * dp[k][o + t];
             }
         }
@@ -305,6 +324,14 @@ final class Reference {
     /** As hcRegularize with p = 1 - P0; d [2,N,T] = (d/dlog a, d/dlog b). */
     static double[][] kumaRegularize(double[] dInit, double[] params, int[] lengths, int N, int T, double l, double r,
             double wL0, double wTrans) {
+        double[] rows = new double[N];
+        java.util.Arrays.fill(rows, wL0);
+        return kumaRegularizeRows(dInit, params, lengths, rows, N, T, l, r, wTrans);
+    }
+
+    /** kumaRegularize with the L0 weight of row n = wL0Rows[n] (mo_kuma_regularize_rows). */
+    static double[][] kumaRegularizeRows(double[] dInit, double[] params, int[] lengths, double[] wL0Rows, int N,
+            int T, double l, double r, double wTrans) {
         int NT = N * T;
         double lnu0 = Math.log(-l / (r - l));
         double[] p = new double[NT], dpa = new double[NT], dpb = new double[NT];
@@ -317,7 +344,34 @@ final class Reference {
             dpa[j] = kumaFree(loga) ? -a * b * Math.pow(1 - y, b - 1) * y * lnu0 : 0;
             dpb[j] = kumaFree(logb) ? b * p[j] * Math.log1p(-y) : 0;
         }
-        return regularize(dInit, p, new double[][] {dpa, dpb}, lengths, N, T, wL0, wTrans);
+        return regularize(dInit, p, new double[][] {dpa, dpb}, lengths, N, T, wL0Rows, wTrans);
+    }
+
+    // ---- target selection rate (methods.md section 1, GECO-style multiplier) ---------------------------
+
+    /**
+     * One multiplier step per row: c = reg[n,0] - rho; cma = alpha cma + (1 - alpha) c;
+     * lambda = clamp(lambda exp(eta cma), lo, hi). Returns {lambda [N], cma [N]}.
+     */
+    static double[][] rateMultiplier(double[] lambda, double[] cma, double[] reg, int N, double rho, double eta,
+            double alpha, double lo, double hi) {
+        double[] lam = new double[N], m = new double[N];
+        for (int n = 0; n < N; n++) {
+            m[n] = alpha * cma[n] + (1 - alpha) * (reg[2 * n] - rho);
+            lam[n] = Math.min(Math.max(lambda[n] * Math.exp(eta * m[n]), lo), hi);
+        }
+        return new double[][] {lam, m};
+    }
+
+    /** mo_rate_control: cma as rateMultiplier; w = clamp(gain cma, lo, hi). Returns {w [N], cma [N]}. */
+    static double[][] rateControl(double[] cma, double[] reg, int N, double rho, double gain, double alpha, double lo,
+            double hi) {
+        double[] w = new double[N], m = new double[N];
+        for (int n = 0; n < N; n++) {
+            m[n] = alpha * cma[n] + (1 - alpha) * (reg[2 * n] - rho);
+            w[n] = Math.min(Math.max(gain * m[n], lo), hi);
+        }
+        return new double[][] {w, m};
     }
 
     // ---- masked mix ------------------------------------------------------------------------------
